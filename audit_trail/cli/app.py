@@ -1,0 +1,30 @@
+"""Assembles the sub-commands and turns product errors into clear messages and exit codes."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from audit_trail.cli import events_cmd, schemas_cmd, stack_cmd
+from schemas import AuditTrailError
+
+app = typer.Typer(
+    name="audit-trail",
+    help="Event-sourced audit trail: Avro events over Kafka into ClickHouse.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(schemas_cmd.app, name="schemas")
+app.add_typer(stack_cmd.app, name="stack")
+app.command("produce")(events_cmd.produce)
+app.command("simulate")(events_cmd.simulate)
+
+
+def main() -> None:
+    try:
+        app()
+    except AuditTrailError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,38 @@
+"""`audit-trail stack up|down|status`: the local Kafka broker (a JVM, no Docker)."""
+
+from __future__ import annotations
+
+import typer
+
+from audit_trail.settings import Settings
+from audit_trail.stack import ensure_topics, kafka_down, kafka_status, kafka_up
+
+app = typer.Typer(help="Run a local Apache Kafka broker (KRaft) for demos and tests.")
+
+
+@app.command("up")
+def up() -> None:
+    """Start the broker (or reuse the running one) and create the topics."""
+    settings = Settings()
+    bootstrap = kafka_up()
+    ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
+    typer.echo(bootstrap)
+
+
+@app.command("down")
+def down() -> None:
+    """Stop the local broker (an external KAFKA_BOOTSTRAP_SERVERS broker is left alone)."""
+    kafka_down()
+    typer.echo("stopped")
+
+
+@app.command("status")
+def status() -> None:
+    """Whether the broker runs and answers; exits 1 when it does not."""
+    s = kafka_status()
+    typer.echo(
+        f"running={s.running} answers={s.answers} external={s.external} "
+        f"bootstrap={s.bootstrap or '-'} pid={s.pid or '-'}"
+    )
+    if not (s.running and s.answers):
+        raise typer.Exit(1)

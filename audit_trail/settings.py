@@ -1,0 +1,42 @@
+"""Settings from environment variables (frozen: read once, passed down, never mutated)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from audit_trail.stack import DEFAULT_TOPICS, TopicLayout
+from schemas import SESSION_FAMILY, TRANSACTION_FAMILY
+
+
+class Settings(BaseSettings):
+    """Every knob, with its environment variable. See README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="AUDIT_", frozen=True, extra="ignore")
+
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "AUDIT_KAFKA_BOOTSTRAP_SERVERS"),
+        description="Use this broker; unset means the local stack started by `stack up`.",
+    )
+    topic_session: str = DEFAULT_TOPICS.session
+    topic_transaction: str = DEFAULT_TOPICS.transaction
+    topic_dead_letter: str = DEFAULT_TOPICS.dead_letter
+    topic_partitions: int = Field(default=4, ge=1)
+
+    clickhouse_url: str | None = Field(
+        default=None, description="clickhouse://user:password@host:9000/db; unset = embedded"
+    )
+    data_dir: Path = Field(default=Path("var"), description="Embedded store directory")
+    database: str = Field(default="audit", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+    @property
+    def topics(self) -> TopicLayout:
+        return TopicLayout(self.topic_session, self.topic_transaction, self.topic_dead_letter)
+
+    @property
+    def family_topics(self) -> dict[str, str]:
+        """Which topic each event family is sent to."""
+        return {SESSION_FAMILY: self.topic_session, TRANSACTION_FAMILY: self.topic_transaction}

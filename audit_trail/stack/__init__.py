@@ -1,0 +1,24 @@
+"""A real Apache Kafka broker for local runs and tests, without Docker.
+
+`kafka_up()` downloads Kafka's jars with Maven once (cached in `.stack/`), starts a one-node
+KRaft broker on free loopback ports as a detached JVM, creates the project's topics and returns
+the bootstrap address. It is idempotent: later calls, from any process, reuse the running
+broker. With KAFKA_BOOTSTRAP_SERVERS set, it only ensures topics on that broker instead.
+
+Run by hand with `python -m audit_trail.stack up|down|status`.
+"""
+
+from .lifecycle import StackStatus, kafka_down, kafka_status, kafka_up
+from .paths import stack_dir
+from .topics import DEFAULT_TOPICS, TopicLayout, ensure_topics
+
+__all__ = [
+    "DEFAULT_TOPICS",
+    "StackStatus",
+    "TopicLayout",
+    "ensure_topics",
+    "kafka_down",
+    "kafka_status",
+    "kafka_up",
+    "stack_dir",
+]

@@ -1,0 +1,173 @@
+"""`up`, `down` and `status` of the local Kafka stack: the steps of the other modules in order.
+
+With KAFKA_BOOTSTRAP_SERVERS set the stack manages nothing: `up` only ensures the project's
+topics on that broker and `down` is a no-op, so the same test code runs against CI services.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from . import kraft, maven, process
+from .errors import StackError, with_log_tails
+from .paths import StackPaths, external_bootstrap
+from .probe import broker_answers, wait_until_answers
+from .state import BrokerState, clear_state, read_state, stack_lock, write_state
+from .topics import DEFAULT_TOPICS, ensure_topics
+
+log = logging.getLogger(__name__)
+
+# A broker that dies at once most likely lost a race for its free port; one retry with new
+# ports fixes that without hiding real config errors (those fail the same way twice).
+_START_ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    running: bool  # local: the recorded broker process is alive; external: it answers
+    external: bool  # True when KAFKA_BOOTSTRAP_SERVERS points at a broker we do not manage
+    bootstrap: str | None
+    pid: int | None
+    answers: bool  # a kafka-python admin client got a cluster description from it
+
+
+def kafka_up(timeout_s: float = 90.0) -> str:
+    """Start (or reuse) the local broker, ensure the project's topics, return its bootstrap.
+
+    `timeout_s` bounds the wait for the broker to answer; the one-time Maven download has its
+    own limit (maven.MAVEN_TIMEOUT_S).
+    """
+    external = external_bootstrap()
+    if external is not None:
+        ensure_topics(external, DEFAULT_TOPICS)
+        return external
+    paths = StackPaths.default()
+    paths.root.mkdir(parents=True, exist_ok=True)
+    with stack_lock(paths.lock_file):
+        bootstrap = _reuse_running(paths, timeout_s) or _start_fresh(paths, timeout_s)
+    ensure_topics(bootstrap, DEFAULT_TOPICS)
+    return bootstrap
+
+
+def _reuse_running(paths: StackPaths, timeout_s: float) -> str | None:
+    state = read_state(paths.state_file)
+    if state is None:
+        return None
+    if not process.is_our_broker(state.pid, paths):
+        log.info("Recorded broker pid %d is gone; starting a new one", state.pid)
+        clear_state(paths.state_file)
+        return None
+    # Alive: either serving, or still starting (e.g. launched by a parallel `up`).
+    outcome = wait_until_answers(
+        state.bootstrap, timeout_s, lambda: process.is_our_broker(state.pid, paths)
+    )
+    if outcome == "answers":
+        return state.bootstrap
+    if outcome == "exited":
+        clear_state(paths.state_file)
+        return None
+    raise StackError(
+        with_log_tails(
+            f"the local broker (pid {state.pid}, {state.bootstrap}) is running but has not "
+            f"answered for {timeout_s:.0f}s. Run `python -m audit_trail.stack down` and retry.",
+            [(paths.broker_log, 0), (paths.broker_out, 0)],
+        )
+    )
+
+
+def _log_marks(paths: StackPaths) -> list[tuple[Path, int]]:
+    """Current sizes of the broker's (appended) logs, so errors quote only the new part."""
+    marks: list[tuple[Path, int]] = []
+    for log_file in (paths.broker_log, paths.broker_out):
+        try:
+            marks.append((log_file, log_file.stat().st_size))
+        except FileNotFoundError:
+            marks.append((log_file, 0))
+    return marks
+
+
+def _start_fresh(paths: StackPaths, timeout_s: float) -> str:
+    jars = maven.ensure_jars(paths)
+    version = maven.kafka_version()
+    for attempt in range(1, _START_ATTEMPTS + 1):
+        ports = kraft.pick_ports()
+        cluster_id = kraft.new_cluster_id()
+        kraft.write_config(paths, ports)
+        marks = _log_marks(paths)
+        kraft.format_storage(jars, paths, cluster_id)
+        started = time.time()
+        pid = process.start_broker(jars, paths)
+        state = BrokerState(
+            pid=pid,
+            bootstrap=ports.bootstrap,
+            controller=f"{kraft.HOST}:{ports.controller}",
+            kafka_version=version,
+            cluster_id=cluster_id,
+            started_at=started,
+        )
+        # Recorded before waiting, so a `down` from another shell can stop a hung start.
+        write_state(paths.state_file, state)
+        log.info("Started Kafka %s (pid %d) on %s; waiting for it", version, pid, ports.bootstrap)
+        outcome = wait_until_answers(ports.bootstrap, timeout_s, partial(process.pid_alive, pid))
+        if outcome == "answers":
+            log.info("Kafka answers on %s after %.1fs", ports.bootstrap, time.time() - started)
+            return ports.bootstrap
+        process.stop_broker(pid)
+        clear_state(paths.state_file)
+        if outcome == "exited" and attempt < _START_ATTEMPTS:
+            log.warning("Broker exited during startup; retrying once with new ports")
+            continue
+        what = (
+            "exited during startup"
+            if outcome == "exited"
+            else f"did not answer in {timeout_s:.0f}s"
+        )
+        raise StackError(
+            with_log_tails(
+                f"the local Kafka broker {what} (pid {pid}, {ports.bootstrap}). See the log "
+                f"tails below; `rm -rf {paths.root}` resets everything, including cached jars.",
+                marks,
+            )
+        )
+    raise AssertionError("unreachable: the loop returns or raises")
+
+
+def kafka_down() -> None:
+    """Stop the local broker and forget it; its data is discarded at the next `up`."""
+    if external_bootstrap() is not None:
+        log.info("KAFKA_BOOTSTRAP_SERVERS is set: that broker is not ours to stop")
+        return
+    paths = StackPaths.default()
+    if not paths.root.exists():
+        return
+    with stack_lock(paths.lock_file):
+        state = read_state(paths.state_file)
+        if state is None:
+            return
+        if process.is_our_broker(state.pid, paths):
+            log.info("Stopping Kafka (pid %d, %s)", state.pid, state.bootstrap)
+            process.stop_broker(state.pid)
+        clear_state(paths.state_file)
+
+
+def kafka_status() -> StackStatus:
+    """Report the broker without changing anything (no lock: it must not wait on an `up`)."""
+    external = external_bootstrap()
+    if external is not None:
+        answers = broker_answers(external)
+        return StackStatus(
+            running=answers, external=True, bootstrap=external, pid=None, answers=answers
+        )
+    paths = StackPaths.default()
+    state = read_state(paths.state_file)
+    if state is None:
+        return StackStatus(running=False, external=False, bootstrap=None, pid=None, answers=False)
+    running = process.is_our_broker(state.pid, paths)
+    answers = running and broker_answers(state.bootstrap)
+    return StackStatus(
+        running=running, external=False, bootstrap=state.bootstrap, pid=state.pid, answers=answers
+    )

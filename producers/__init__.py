@@ -1,0 +1,16 @@
+"""Producers: typed events, the Kafka producer that validates and sends them, and the
+traffic simulator."""
+
+from producers.jsonl import BadLine, JsonlReport, produce_file, produce_lines
+from producers.producer import AuditProducer, Delivered, Delivery, DeliveryFailed
+
+__all__ = [
+    "AuditProducer",
+    "BadLine",
+    "Delivered",
+    "Delivery",
+    "DeliveryFailed",
+    "JsonlReport",
+    "produce_file",
+    "produce_lines",
+]

@@ -1,0 +1,67 @@
+"""Typed event models: the envelope every event shares, one model per event type."""
+
+from producers.events.catalogue import (
+    EVENT_TYPES,
+    AnyEvent,
+    InvalidEvent,
+    event_from_avro,
+    parse_event_json,
+)
+from producers.events.envelope import Actor, Device, Event, Network, Source
+from producers.events.session import (
+    ChatMessageSent,
+    FileTransferred,
+    NoteSaved,
+    ParticipantDisconnected,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantReconnected,
+    SessionAccessAttempted,
+    SessionCompleted,
+    SessionEvent,
+    SessionRated,
+)
+from producers.events.transaction import (
+    BookingCancelled,
+    BookingConfirmed,
+    BookingInitiated,
+    BookingRescheduled,
+    PaymentAttempted,
+    PaymentFailed,
+    PaymentSucceeded,
+    RefundIssued,
+    TransactionEvent,
+)
+
+__all__ = [
+    "EVENT_TYPES",
+    "Actor",
+    "AnyEvent",
+    "BookingCancelled",
+    "BookingConfirmed",
+    "BookingInitiated",
+    "BookingRescheduled",
+    "ChatMessageSent",
+    "Device",
+    "Event",
+    "FileTransferred",
+    "InvalidEvent",
+    "Network",
+    "NoteSaved",
+    "ParticipantDisconnected",
+    "ParticipantJoined",
+    "ParticipantLeft",
+    "ParticipantReconnected",
+    "PaymentAttempted",
+    "PaymentFailed",
+    "PaymentSucceeded",
+    "RefundIssued",
+    "SessionAccessAttempted",
+    "SessionCompleted",
+    "SessionEvent",
+    "SessionRated",
+    "Source",
+    "TransactionEvent",
+    "event_from_avro",
+    "parse_event_json",
+]

@@ -1,0 +1,120 @@
+"""The event catalogue: every event type, looked up by name, parsed from JSON or Avro."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from producers.events.envelope import Event
+from producers.events.session import (
+    ChatMessageSent,
+    FileTransferred,
+    NoteSaved,
+    ParticipantDisconnected,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantReconnected,
+    SessionAccessAttempted,
+    SessionCompleted,
+    SessionRated,
+)
+from producers.events.transaction import (
+    BookingCancelled,
+    BookingConfirmed,
+    BookingInitiated,
+    BookingRescheduled,
+    PaymentAttempted,
+    PaymentFailed,
+    PaymentSucceeded,
+    RefundIssued,
+)
+from schemas import InvalidInput
+
+AnyEvent = Annotated[
+    BookingInitiated
+    | BookingConfirmed
+    | BookingCancelled
+    | BookingRescheduled
+    | PaymentAttempted
+    | PaymentSucceeded
+    | PaymentFailed
+    | RefundIssued
+    | SessionAccessAttempted
+    | ParticipantJoined
+    | ParticipantLeft
+    | ParticipantDisconnected
+    | ParticipantReconnected
+    | SessionCompleted
+    | NoteSaved
+    | FileTransferred
+    | ChatMessageSent
+    | SessionRated,
+    Field(discriminator="event_type"),
+]
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.model_fields["event_type"].default: cls
+    for cls in (
+        BookingInitiated,
+        BookingConfirmed,
+        BookingCancelled,
+        BookingRescheduled,
+        PaymentAttempted,
+        PaymentSucceeded,
+        PaymentFailed,
+        RefundIssued,
+        SessionAccessAttempted,
+        ParticipantJoined,
+        ParticipantLeft,
+        ParticipantDisconnected,
+        ParticipantReconnected,
+        SessionCompleted,
+        NoteSaved,
+        FileTransferred,
+        ChatMessageSent,
+        SessionRated,
+    )
+}
+
+_ADAPTER: TypeAdapter[Event] = TypeAdapter(AnyEvent)
+
+
+class InvalidEvent(InvalidInput):
+    """An event that fails validation; the message names each bad field."""
+
+    def __init__(self, message: str, errors: list[str]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+def describe(error: ValidationError) -> list[str]:
+    """One line per problem: the field's dotted path and what is wrong with it."""
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(event)"
+        lines.append(f"{where}: {item['msg']}")
+    return lines
+
+
+def parse_event_json(text: str | bytes) -> Event:
+    """One event from JSON (as in a JSONL file); ``event_type`` picks the model."""
+    try:
+        return _ADAPTER.validate_json(text)
+    except ValidationError as exc:
+        problems = describe(exc)
+        raise InvalidEvent("invalid event: " + "; ".join(problems), problems) from exc
+
+
+def event_from_avro(record: dict[str, Any]) -> Event:
+    """The typed event back from a decoded Avro record (the inverse of ``to_avro``)."""
+    fields = dict(record)
+    _branch, payload = fields.pop("payload")
+    cls = EVENT_TYPES.get(str(fields.get("event_type")))
+    if cls is None:
+        raise InvalidEvent(f"unknown event_type {fields.get('event_type')!r}", [])
+    try:
+        return cls.model_validate(fields | payload)
+    except ValidationError as exc:
+        problems = describe(exc)
+        raise InvalidEvent("invalid event: " + "; ".join(problems), problems) from exc

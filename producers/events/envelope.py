@@ -1,0 +1,146 @@
+"""The envelope every event carries, and the field types shared by the payloads.
+
+Models are strict and frozen: a service fills one in, and anything off (a naive
+timestamp, an unknown role, a string where a UUID belongs) is an error before anything
+is encoded or sent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from typing import Annotated, Any, ClassVar, Literal
+
+import pycountry
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+Role = Literal["client", "specialist", "system", "operator"]
+SessionMode = Literal["online", "office"]
+
+# Ids of people and services: bounded, no spaces or quotes (they end up in SQL params,
+# file names and log lines).
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+MediaType = Annotated[
+    str, StringConstraints(pattern=r"^[a-z]+/[A-Za-z0-9.+-]{1,100}$", max_length=127)
+]
+Email = Annotated[
+    str, StringConstraints(pattern=r"^[^@\s\"'<>]{1,64}@[A-Za-z0-9.-]{1,185}\.[A-Za-z]{2,63}$")
+]
+MinorUnits = Annotated[int, Field(ge=0, le=10**12)]
+ByteSize = Annotated[int, Field(ge=0, le=10**12)]
+Stars = Annotated[int, Field(ge=1, le=5)]
+
+
+def _iso_4217(code: str) -> str:
+    if len(code) != 3 or not code.isupper() or pycountry.currencies.get(alpha_3=code) is None:
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code (e.g. EUR, USD, RON)")
+    return code
+
+
+def _ip_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from exc
+
+
+Currency = Annotated[str, AfterValidator(_iso_4217)]
+IpAddress = Annotated[str, AfterValidator(_ip_address)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+
+
+class Actor(Frozen):
+    """Who caused the event."""
+
+    id: Identifier
+    role: Role
+
+
+class Source(Frozen):
+    """Which service emitted the event, and which version of it."""
+
+    service: Identifier
+    version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Device(Frozen):
+    """Device details: both parties of a session may see them (support purposes)."""
+
+    kind: Literal["desktop", "mobile", "tablet", "other"]
+    os: ShortText
+    os_version: ShortText | None = None
+    browser: ShortText | None = None
+    browser_version: ShortText | None = None
+    app_version: ShortText | None = None
+
+
+class Network(Frozen):
+    """Where the request came from: personal data, for auditors only."""
+
+    ip: IpAddress
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+    region: ShortText | None = None
+    city: ShortText | None = None
+
+
+ENVELOPE_FIELDS = (
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "session_id",
+    "actor",
+    "source",
+    "device",
+    "network",
+)
+
+
+class Event(Frozen):
+    """The shared envelope. Subclasses add the payload fields and fix ``event_type``."""
+
+    family: ClassVar[str]
+
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    event_type: str
+    occurred_at: AwareDatetime
+    session_id: uuid.UUID
+    actor: Actor
+    source: Source
+    device: Device | None = None
+    network: Network | None = None
+
+    @classmethod
+    def avro_name(cls) -> str:
+        """Full name of the payload record in the family's Avro schema."""
+        return f"audit_trail.{cls.family}.{cls.__name__}"
+
+    def payload(self) -> dict[str, Any]:
+        return self.model_dump(exclude=set(ENVELOPE_FIELDS))
+
+    def to_avro(self) -> dict[str, Any]:
+        """The record as the Avro writer wants it (payload as a named union branch)."""
+        envelope = self.model_dump(include=set(ENVELOPE_FIELDS))
+        envelope["event_id"] = str(self.event_id)
+        envelope["session_id"] = str(self.session_id)
+        return envelope | {"payload": (self.avro_name(), _to_avro_values(self.payload()))}
+
+    @property
+    def key(self) -> bytes:
+        """The Kafka key: every event of a session lands in one partition, in order."""
+        return str(self.session_id).encode()
+
+
+def _to_avro_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in values.items()}

@@ -1,0 +1,121 @@
+"""Avro single-object encoding: ``C3 01`` + 8-byte little-endian CRC-64-AVRO fingerprint
+of the writer schema's parsing canonical form + the binary datum.
+
+Encoding always writes with the family's newest version. Decoding resolves the writer
+version by fingerprint and reads into the newest version of the same family, so old and
+new producers coexist.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from fastavro import schemaless_reader, schemaless_writer
+
+from schemas.errors import (
+    BadMarker,
+    EncodeError,
+    MalformedDatum,
+    TruncatedDatum,
+    UnknownFingerprint,
+)
+from schemas.registry import SchemaRegistry, SchemaVersion, default_registry
+
+MARKER = b"\xc3\x01"
+HEADER_SIZE = len(MARKER) + 8
+_PADDING = 1 << 16  # longest string/bytes a truncated message may still be in
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded message: the record in the newest schema, and which version wrote it."""
+
+    record: dict[str, Any]
+    writer: SchemaVersion
+    reader: SchemaVersion
+
+
+class AvroCodec:
+    """Encodes and decodes one registry's families. Stateless apart from the registry."""
+
+    def __init__(self, registry: SchemaRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else default_registry()
+
+    def encode(self, family: str, record: dict[str, Any]) -> bytes:
+        return self.encode_with(self.registry.latest(family), record)
+
+    @staticmethod
+    def encode_with(version: SchemaVersion, record: dict[str, Any]) -> bytes:
+        buf = io.BytesIO()
+        buf.write(MARKER)
+        buf.write(version.fingerprint_bytes)
+        try:
+            schemaless_writer(buf, version.parsed, record, strict=True)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            raise EncodeError(f"record does not fit {version.label}: {exc}") from exc
+        return buf.getvalue()
+
+    def writer_of(self, data: bytes) -> SchemaVersion:
+        """The schema version that wrote ``data``, from its header alone."""
+        if len(data) < len(MARKER) or data[:2] != MARKER:
+            raise BadMarker(
+                f"not an Avro single-object message: first bytes {data[:2].hex() or 'none'}, "
+                f"expected {MARKER.hex()}"
+            )
+        if len(data) < HEADER_SIZE:
+            raise TruncatedDatum(
+                f"message is {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header"
+            )
+        fp = int.from_bytes(data[2:HEADER_SIZE], "little")
+        writer = self.registry.by_fingerprint(fp)
+        if writer is None:
+            raise UnknownFingerprint(fp)
+        return writer
+
+    def decode(self, data: bytes) -> Decoded:
+        writer = self.writer_of(data)
+        reader = self.registry.latest(writer.family)
+        body = io.BytesIO(data)
+        body.seek(HEADER_SIZE)
+        try:
+            record = self._read(body, writer, reader)
+        except Exception as exc:  # fastavro raises many types for short or corrupt bytes
+            if self._is_prefix(data, writer, reader):
+                raise TruncatedDatum(
+                    f"datum ends early: {len(data) - HEADER_SIZE} body bytes do not hold a "
+                    f"whole {writer.label} record"
+                ) from exc
+            raise MalformedDatum(f"bytes do not follow {writer.label}: {exc!r}") from exc
+        if body.tell() != len(data):
+            raise MalformedDatum(f"{len(data) - body.tell()} bytes trail the {writer.label} datum")
+        if not isinstance(record, dict):
+            raise MalformedDatum(f"{writer.label} datum is not a record")
+        return Decoded(record, writer, reader)
+
+    @staticmethod
+    def _read(body: io.BytesIO, writer: SchemaVersion, reader: SchemaVersion) -> Any:
+        return schemaless_reader(
+            body,
+            writer.parsed,
+            reader.parsed if reader is not writer else None,
+            return_record_name=True,
+            return_record_name_override=True,
+        )
+
+    @classmethod
+    def _is_prefix(cls, data: bytes, writer: SchemaVersion, reader: SchemaVersion) -> bool:
+        """Whether ``data`` is the start of some valid datum: truncated, not corrupt.
+
+        fastavro signals a short read with EOFError, IndexError or others depending on
+        the type, so we ask the question directly: do zero bytes complete it? (Zeros read
+        as 0, "", false, the first union branch and the first enum symbol.)
+        """
+        padded = io.BytesIO(data + bytes(_PADDING))
+        padded.seek(HEADER_SIZE)
+        try:
+            cls._read(padded, writer, reader)
+        except Exception:
+            return False
+        return True

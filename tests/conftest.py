@@ -1,0 +1,58 @@
+"""Shared fixtures: the one Kafka broker every integration test talks to.
+
+Order of preference: KAFKA_BOOTSTRAP_SERVERS (an existing broker), testcontainers'
+Kafka when a Docker engine answers, else the project's local JVM broker (started if it
+is not running, and stopped at the end only if this test run started it).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from audit_trail.stack import TopicLayout, ensure_topics, kafka_down, kafka_status, kafka_up
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield external
+        return
+    if _docker_answers():
+        from testcontainers.kafka import KafkaContainer  # type: ignore[import-untyped]
+
+        with KafkaContainer().with_kraft() as container:
+            yield container.get_bootstrap_server()
+        return
+    already_running = kafka_status().running
+    bootstrap = kafka_up()
+    yield bootstrap
+    if not already_running and not os.environ.get("AUDIT_KEEP_STACK"):
+        kafka_down()
+
+
+@pytest.fixture
+def topics(kafka_bootstrap: str) -> TopicLayout:
+    """Fresh topics for one test, so tests never read each other's events."""
+    suffix = uuid.uuid4().hex[:8]
+    layout = TopicLayout(
+        session=f"test.session-{suffix}",
+        transaction=f"test.transaction-{suffix}",
+        dead_letter=f"test.dead-letter-{suffix}",
+    )
+    ensure_topics(kafka_bootstrap, layout, partitions=4)
+    return layout
