@@ -105,6 +105,7 @@ def _run_maven(mvn: str, pom: Path, out_dir: Path) -> None:
         mvn,
         "-B",  # batch mode: no prompts, no download progress bars
         "-q",
+        "-Dstyle.color=never",  # plain text in the error messages we quote
         "-f",
         str(pom),
         "dependency:copy-dependencies",
@@ -123,7 +124,8 @@ def _run_maven(mvn: str, pom: Path, out_dir: Path) -> None:
     except subprocess.CalledProcessError as exc:
         raise StackError(
             f"Maven could not fetch Kafka's jars (exit {exc.returncode}). Check that Maven "
-            f"Central is reachable and ~/.m2/settings.xml (proxies, mirrors) is right.\n"
+            f"Central is reachable, ~/.m2/settings.xml (proxies, mirrors) is right and the "
+            f"versions in {POM_PATH.name} exist.\n"
             f"Command: {' '.join(cmd)}\n{output_tail(exc.stdout)}\n{output_tail(exc.stderr)}"
         ) from exc
     except subprocess.TimeoutExpired as exc:

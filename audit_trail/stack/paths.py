@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-# Overrides the stack folder, e.g. to share one jar cache between several work trees.
+# Overrides the stack folder (jars, data, logs, state), e.g. to keep it outside the work tree.
 ENV_STACK_DIR = "AUDIT_STACK_DIR"
 # When set, the stack starts nothing and only ensures topics on this (external) broker.
 ENV_BOOTSTRAP = "KAFKA_BOOTSTRAP_SERVERS"

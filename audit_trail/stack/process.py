@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -23,10 +24,6 @@ BROKER_MAIN_CLASS = "kafka.Kafka"
 STOP_GRACE_S = 30.0
 _KILL_WAIT_S = 10.0
 _POLL_S = 0.2
-
-# Popen objects of brokers this process launched. Holding them stops Popen.__del__ from
-# warning "subprocess is still running" while the detached broker lives on, as intended.
-_launched: list[subprocess.Popen[bytes]] = []
 
 
 def start_broker(jars: Path, paths: StackPaths) -> int:
@@ -49,7 +46,10 @@ def start_broker(jars: Path, paths: StackPaths) -> int:
             )
         except OSError as exc:
             raise StackError(f"could not launch the broker JVM ({cmd[0]}): {exc}") from exc
-    _launched.append(proc)
+    # A daemon thread waits on the child: it reaps the broker if it dies while we run (no
+    # zombie), and it keeps the Popen object alive through interpreter shutdown, so
+    # Popen.__del__ never warns "subprocess is still running" about a broker meant to outlive us.
+    threading.Thread(target=proc.wait, name=f"kafka-broker-{proc.pid}", daemon=True).start()
     return proc.pid
 
 

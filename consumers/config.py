@@ -1,0 +1,33 @@
+"""The ingest service's knobs, frozen: built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    topics: tuple[str, ...]
+    dead_letter_topic: str
+    group_id: str = "audit-trail-ingest"
+    # A partition's batch is cut at whichever comes first: this many rows, or its
+    # oldest row waiting this long (bounds both insert size and freshness).
+    batch_max_rows: int = 5000
+    batch_max_age_s: float = 0.5
+    poll_timeout_s: float = 0.2
+    max_poll_records: int = 5000
+    # Dead-letter guard: stop instead of dead-lettering a bad deploy in silence.
+    dead_letter_max_consecutive: int = 200
+    dead_letter_max_ratio: float = 0.5
+    dead_letter_ratio_window: int = 1000
+    # Write a chain checkpoint per partition at most this often.
+    checkpoint_every_s: float = 60.0
+    # Store outage: back off between these bounds, forever (never skip, never commit).
+    retry_initial_s: float = 0.2
+    retry_max_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.batch_max_rows < 1 or self.batch_max_age_s < 0:
+            raise ValueError("batch_max_rows must be >= 1 and batch_max_age_s >= 0")
+        if not 0 < self.dead_letter_max_ratio <= 1:
+            raise ValueError("dead_letter_max_ratio must be in (0, 1]")

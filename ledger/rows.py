@@ -1,0 +1,99 @@
+"""A decoded Avro record plus its Kafka coordinates -> one trail row (a tuple in column order).
+
+The row built here has every column except the two hash columns; ``chain.link`` appends
+them. Values keep their Python types (uuid.UUID, aware datetime, int, bool, str, None):
+both store adapters write and read exactly these, so a row read back hashes the same.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.columns import INDEX, PAYLOAD_NAMES, ROW_COLUMNS
+from schemas import InvalidInput
+
+Row = tuple[Any, ...]
+
+# DateTime64's range; ClickHouse would clamp anything outside it, breaking the hash chain.
+MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+MAX_TIME = datetime(2299, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+MAX_UINT16 = 0xFFFF
+
+_DEVICE = ("kind", "os", "os_version", "browser", "browser_version", "app_version")
+_NETWORK = ("ip", "country", "region", "city")
+
+
+class UnstorableRecord(InvalidInput):
+    """A decoded record that the trail table cannot hold as it is."""
+
+
+def trail_row(
+    record: Mapping[str, Any],
+    *,
+    family: str,
+    schema_version: int,
+    topic: str,
+    partition: int,
+    offset: int,
+    ingested_at: datetime,
+) -> Row:
+    """The trail row (without prev_hash/row_hash) for one decoded record."""
+    if not 0 <= partition <= MAX_UINT16 or offset < 0 or not 0 < schema_version <= MAX_UINT16:
+        raise UnstorableRecord(
+            f"bad coordinates: partition {partition}, offset {offset}, "
+            f"schema version {schema_version}"
+        )
+    try:
+        payload_name, payload = record["payload"]
+        actor, source = record["actor"], record["source"]
+        values: list[Any] = [None] * len(ROW_COLUMNS)
+        values[: INDEX["device_kind"]] = (
+            _uuid(record["event_id"], "event_id"),
+            record["event_type"],
+            family,
+            schema_version,
+            _time(record["occurred_at"], "occurred_at"),
+            _uuid(record["session_id"], "session_id"),
+            actor["id"],
+            actor["role"],
+            source["service"],
+            source["version"],
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnstorableRecord(f"record lacks the envelope the trail needs: {exc!r}") from exc
+    _nested(values, record.get("device"), "device", _DEVICE)
+    _nested(values, record.get("network"), "network", _NETWORK)
+    for name, value in payload.items():
+        if name not in PAYLOAD_NAMES:
+            raise UnstorableRecord(
+                f"{payload_name} field {name!r} has no trail column: "
+                "add a migration and a column in ledger/columns.py"
+            )
+        values[INDEX[name]] = _time(value, name) if isinstance(value, datetime) else value
+    values[INDEX["kafka_topic"]] = topic
+    values[INDEX["kafka_partition"]] = partition
+    values[INDEX["kafka_offset"]] = offset
+    values[INDEX["ingested_at"]] = _time(ingested_at, "ingested_at")
+    return tuple(values)
+
+
+def _nested(values: list[Any], part: Any, prefix: str, fields: tuple[str, ...]) -> None:
+    if part is None:
+        return
+    for field in fields:
+        values[INDEX[f"{prefix}_{field}"]] = part.get(field)
+
+
+def _uuid(value: Any, name: str) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _time(value: Any, name: str) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise UnstorableRecord(f"{name} must be a timezone-aware datetime, got {value!r}")
+    if not MIN_TIME <= value <= MAX_TIME:
+        raise UnstorableRecord(f"{name} {value.isoformat()} is outside 1900..2299")
+    return value.astimezone(UTC)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The main job end to end: local Kafka (a JVM from Maven Central, no Docker), a simulated
+# platform day, the consumer into the embedded ClickHouse (chDB), one session's timeline,
+# counts per type, and the integrity check. Re-running is safe: events are idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+at=.venv/bin/audit-trail
+SESSIONS=${SESSIONS:-300}
+SEED=${SEED:-1}
+
+echo "== Kafka"
+$at stack up
+echo "== simulate $SESSIONS sessions (seed $SEED)"
+$at simulate --sessions "$SESSIONS" --seed "$SEED"
