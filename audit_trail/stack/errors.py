@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from schemas import AuditTrailError
+
 # Enough context around a failure, few enough lines to keep a terminal readable.
 DEFAULT_TAIL_LINES = 25
 MAX_ERROR_LINES = 5
 
 
-class StackError(Exception):
+class StackError(AuditTrailError):
     """The local Kafka stack could not be fetched, started, reached or stopped."""
 
 

@@ -1,0 +1,60 @@
+"""Per-partition batches: what has been read from one partition and not yet stored."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from consumers.dead_letters import DeadLetter
+from consumers.decoding import Accepted
+
+
+@dataclass(frozen=True)
+class Item:
+    """One Kafka record's outcome, at its offset: an accepted event or a dead letter."""
+
+    offset: int
+    timestamp_ms: int
+    outcome: Accepted | DeadLetter
+
+
+@dataclass
+class PartitionBatch:
+    topic: str
+    partition: int
+    items: list[Item] = field(default_factory=list)
+    opened_at: float = 0.0
+
+    def add(self, message: Any, outcome: Accepted | DeadLetter) -> None:
+        if not self.items:
+            self.opened_at = time.monotonic()
+        elif message.offset <= self.items[-1].offset:
+            # kafka-python may hand back a record again after a seek; keep offsets strict.
+            return
+        self.items.append(Item(message.offset, int(message.timestamp or 0), outcome))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def first_offset(self) -> int:
+        return self.items[0].offset
+
+    @property
+    def last_offset(self) -> int:
+        return self.items[-1].offset
+
+    @property
+    def dedup_token(self) -> str:
+        """Same records, same token: ClickHouse drops a replayed insert of this batch."""
+        return f"{self.topic}:{self.partition}:{self.first_offset}-{self.last_offset}"
+
+    def due(self, max_rows: int, max_age_s: float, now: float | None = None) -> bool:
+        if not self.items:
+            return False
+        age = (now if now is not None else time.monotonic()) - self.opened_at
+        return len(self.items) >= max_rows or age >= max_age_s
+
+    def letters(self) -> list[DeadLetter]:
+        return [i.outcome for i in self.items if isinstance(i.outcome, DeadLetter)]
