@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), description="Embedded store directory")
     database: str = Field(default="audit", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
+    consumer_group: str = "audit-trail-ingest"
+    batch_max_rows: int = Field(default=5000, ge=1)
+    batch_max_age_ms: int = Field(default=500, ge=0)
+    dead_letter_max_consecutive: int = Field(default=200, ge=1)
+    dead_letter_max_ratio: float = Field(default=0.5, gt=0, le=1)
+    metrics_port: int | None = Field(default=None, description="Serve Prometheus metrics")
+
     @property
     def topics(self) -> TopicLayout:
         return TopicLayout(self.topic_session, self.topic_transaction, self.topic_dead_letter)

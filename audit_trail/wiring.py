@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from kafka import KafkaConsumer
+
 from audit_trail.settings import Settings
 from audit_trail.stack import ensure_topics, kafka_status
+from consumers import DeadLetterPublisher, IngestConfig, IngestMetrics, IngestService
+from ledger import Store, open_store
 from producers import AuditProducer
 from schemas import AuditTrailError
 
@@ -29,3 +33,35 @@ def producer(settings: Settings) -> AuditProducer:
     bootstrap = bootstrap_servers(settings)
     ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
     return AuditProducer(bootstrap, settings.family_topics)
+
+
+def store(settings: Settings) -> Store:
+    opened = open_store(settings.clickhouse_url, settings.data_dir, settings.database)
+    opened.migrate()
+    return opened
+
+
+def ingest_service(settings: Settings, trail: Store, metrics: IngestMetrics) -> IngestService:
+    bootstrap = bootstrap_servers(settings)
+    ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
+    config = IngestConfig(
+        topics=(settings.topic_session, settings.topic_transaction),
+        dead_letter_topic=settings.topic_dead_letter,
+        group_id=settings.consumer_group,
+        batch_max_rows=settings.batch_max_rows,
+        batch_max_age_s=settings.batch_max_age_ms / 1000,
+        dead_letter_max_consecutive=settings.dead_letter_max_consecutive,
+        dead_letter_max_ratio=settings.dead_letter_max_ratio,
+    )
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=config.group_id,
+        client_id="audit-trail-ingest",
+        enable_auto_commit=False,  # offsets move only after the store has the rows
+        auto_offset_reset="earliest",
+        max_poll_records=config.max_poll_records,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
+    dead_letters = DeadLetterPublisher(bootstrap, config.dead_letter_topic)
+    return IngestService(config, consumer, trail, dead_letters, metrics=metrics)

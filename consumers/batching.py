@@ -7,16 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consumers.dead_letters import DeadLetter
-from consumers.decoding import Accepted
 
 
 @dataclass(frozen=True)
 class Item:
-    """One Kafka record's outcome, at its offset: an accepted event or a dead letter."""
+    """One Kafka record's trail row (hashes still to come), and its dead letter if bad."""
 
     offset: int
-    timestamp_ms: int
-    outcome: Accepted | DeadLetter
+    row: tuple[Any, ...]
+    letter: DeadLetter | None = None
 
 
 @dataclass
@@ -26,13 +25,13 @@ class PartitionBatch:
     items: list[Item] = field(default_factory=list)
     opened_at: float = 0.0
 
-    def add(self, message: Any, outcome: Accepted | DeadLetter) -> None:
+    def add(self, item: Item) -> None:
         if not self.items:
             self.opened_at = time.monotonic()
-        elif message.offset <= self.items[-1].offset:
+        elif item.offset <= self.items[-1].offset:
             # kafka-python may hand back a record again after a seek; keep offsets strict.
             return
-        self.items.append(Item(message.offset, int(message.timestamp or 0), outcome))
+        self.items.append(item)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -56,5 +55,8 @@ class PartitionBatch:
         age = (now if now is not None else time.monotonic()) - self.opened_at
         return len(self.items) >= max_rows or age >= max_age_s
 
+    def rows(self) -> list[tuple[Any, ...]]:
+        return [item.row for item in self.items]
+
     def letters(self) -> list[DeadLetter]:
-        return [i.outcome for i in self.items if isinstance(i.outcome, DeadLetter)]
+        return [item.letter for item in self.items if item.letter is not None]

@@ -38,7 +38,7 @@ class DeadLetter:
         ]
 
 
-class TooManyDeadLetters(AuditTrailError):  # noqa: N818
+class TooManyDeadLetters(AuditTrailError):
     """Nearly every message is bad: stop and look (a producer deploy, a schema mix-up)."""
 
 
@@ -56,18 +56,22 @@ class DeadLetterPublisher:
             client_id="audit-trail-dead-letters",
             **kafka_config,
         )
-        self._pending: list[Any] = []
 
-    def publish(self, letter: DeadLetter) -> None:
-        self._pending.append(
-            self._kafka.send(self.topic, key=letter.key, value=letter.value, headers=letter.headers())
-        )
+    def send_all(self, letters: list[DeadLetter], timeout_s: float = 30.0) -> None:
+        """Publish ``letters`` and wait for every acknowledgement.
 
-    def flush(self, timeout_s: float = 30.0) -> None:
-        """Wait for every published letter; raise if any was not acknowledged."""
-        pending, self._pending = self._pending, []
+        All or nothing from the caller's view: on failure the whole call is retried, so a
+        letter may reach the topic twice (dead letters are at-least-once; the trail is
+        exactly-once and records each one at its offset).
+        """
+        if not letters:
+            return
         try:
-            for future in pending:
+            futures = [
+                self._kafka.send(self.topic, key=dl.key, value=dl.value, headers=dl.headers())
+                for dl in letters
+            ]
+            for future in futures:
                 future.get(timeout=timeout_s)
         except KafkaError as exc:
             raise DeadLetterPublishFailed(f"dead-letter topic {self.topic}: {exc}") from exc

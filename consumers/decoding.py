@@ -1,38 +1,44 @@
-"""From a Kafka record to either a decoded, validated event or a dead letter."""
+"""From a Kafka record to its trail row: decoded and validated, or a dead letter."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from producers.events import InvalidEvent, event_from_avro
-from schemas import AvroCodec, DecodeError, SchemaVersion
-
+from consumers.batching import Item
 from consumers.dead_letters import DeadLetter
+from ledger import UnstorableRecord, dead_letter_row, trail_row
+from producers.events import InvalidEvent, event_from_avro
+from schemas import AvroCodec, DecodeError
 
 
-@dataclass(frozen=True)
-class Accepted:
-    record: dict[str, Any]
-    writer: SchemaVersion
-
-
-def decode_record(codec: AvroCodec, message: Any) -> Accepted | DeadLetter:
-    """Decode and validate one Kafka record; never raises for bad bytes or values."""
+def to_item(codec: AvroCodec, message: Any, ingested_at: datetime) -> Item:
+    """Never raises for bad bytes or values: those become a dead letter (and its row)."""
     value: bytes = message.value if message.value is not None else b""
     try:
         decoded = codec.decode(value)
-        # The schema says the shape; the model says the values (currency, ranges, ...).
+        # The schema fixes the shape; the model checks the values (currency, ranges...).
         event_from_avro(decoded.record)
+        row = trail_row(
+            decoded.record,
+            family=decoded.writer.family,
+            schema_version=decoded.writer.version,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            ingested_at=ingested_at,
+        )
     except DecodeError as exc:
-        return _letter(message, value, exc.reason_code, str(exc))
+        return _dead(message, value, exc.reason_code, str(exc), ingested_at)
     except InvalidEvent as exc:
-        return _letter(message, value, "invalid_event", str(exc))
-    return Accepted(decoded.record, decoded.writer)
+        return _dead(message, value, "invalid_event", str(exc), ingested_at)
+    except UnstorableRecord as exc:
+        return _dead(message, value, "unstorable", str(exc), ingested_at)
+    return Item(message.offset, row)
 
 
-def _letter(message: Any, value: bytes, code: str, reason: str) -> DeadLetter:
-    return DeadLetter(
+def _dead(message: Any, value: bytes, code: str, reason: str, ingested_at: datetime) -> Item:
+    letter = DeadLetter(
         topic=message.topic,
         partition=message.partition,
         offset=message.offset,
@@ -42,3 +48,15 @@ def _letter(message: Any, value: bytes, code: str, reason: str) -> DeadLetter:
         reason_code=code,
         reason=reason,
     )
+    row = dead_letter_row(
+        topic=letter.topic,
+        partition=letter.partition,
+        offset=letter.offset,
+        timestamp_ms=letter.timestamp_ms,
+        key=letter.key,
+        value=letter.value,
+        reason_code=code,
+        reason=reason,
+        ingested_at=ingested_at,
+    )
+    return Item(letter.offset, row, letter)

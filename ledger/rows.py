@@ -7,6 +7,7 @@ both store adapters write and read exactly these, so a row read back hashes the 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -51,12 +52,12 @@ def trail_row(
         actor, source = record["actor"], record["source"]
         values: list[Any] = [None] * len(ROW_COLUMNS)
         values[: INDEX["device_kind"]] = (
-            _uuid(record["event_id"], "event_id"),
+            _uuid(record["event_id"]),
             record["event_type"],
             family,
             schema_version,
             _time(record["occurred_at"], "occurred_at"),
-            _uuid(record["session_id"], "session_id"),
+            _uuid(record["session_id"]),
             actor["id"],
             actor["role"],
             source["service"],
@@ -87,7 +88,7 @@ def _nested(values: list[Any], part: Any, prefix: str, fields: tuple[str, ...]) 
         values[INDEX[f"{prefix}_{field}"]] = part.get(field)
 
 
-def _uuid(value: Any, name: str) -> uuid.UUID:
+def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
@@ -97,3 +98,56 @@ def _time(value: Any, name: str) -> datetime:
     if not MIN_TIME <= value <= MAX_TIME:
         raise UnstorableRecord(f"{name} {value.isoformat()} is outside 1900..2299")
     return value.astimezone(UTC)
+
+
+DEAD_LETTER = "dead_letter"
+# Fixed namespace: the same Kafka coordinates always give the same dead-letter event_id.
+_DEAD_LETTER_NS = uuid.UUID("6f1c2a52-33c4-4e0e-9a51-0d5b8f3f7a10")
+_NIL = uuid.UUID(int=0)
+
+
+def dead_letter_row(
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    timestamp_ms: int,
+    key: bytes | None,
+    value: bytes,
+    reason_code: str,
+    reason: str,
+    ingested_at: datetime,
+) -> Row:
+    """The trail's record of a message it could not take: where, when, why, and a digest.
+
+    Keeping it in the trail (family ``dead_letter``) keeps offsets contiguous and the
+    chain unbroken, and shows an auditor exactly what was refused. The bytes themselves
+    go to the dead-letter topic, not here (they may hold anything).
+    """
+    values: list[Any] = [None] * len(ROW_COLUMNS)
+    try:
+        session_id = uuid.UUID(key.decode()) if key else _NIL
+    except (UnicodeDecodeError, ValueError):
+        session_id = _NIL
+    when = datetime.fromtimestamp(max(timestamp_ms, 0) / 1000, tz=UTC)
+    values[: INDEX["device_kind"]] = (
+        uuid.uuid5(_DEAD_LETTER_NS, f"{topic}/{partition}/{offset}"),
+        DEAD_LETTER,
+        DEAD_LETTER,
+        0,
+        _time(min(max(when, MIN_TIME), MAX_TIME), "occurred_at"),
+        session_id,
+        "audit-trail-ingest",
+        "system",
+        "audit-trail-ingest",
+        "1",
+    )
+    values[INDEX["failure_code"]] = reason_code
+    values[INDEX["reason"]] = reason[:2000]
+    values[INDEX["size_bytes"]] = len(value)
+    values[INDEX["content_sha256"]] = hashlib.sha256(value).hexdigest()
+    values[INDEX["kafka_topic"]] = topic
+    values[INDEX["kafka_partition"]] = partition
+    values[INDEX["kafka_offset"]] = offset
+    values[INDEX["ingested_at"]] = _time(ingested_at, "ingested_at")
+    return tuple(values)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from audit_trail.cli import events_cmd, schemas_cmd, stack_cmd
+from audit_trail.cli import events_cmd, schemas_cmd, stack_cmd, trail_cmd
 from schemas import AuditTrailError
 
 app = typer.Typer(
@@ -20,6 +20,10 @@ app.add_typer(schemas_cmd.app, name="schemas")
 app.add_typer(stack_cmd.app, name="stack")
 app.command("produce")(events_cmd.produce)
 app.command("simulate")(events_cmd.simulate)
+app.command("consume")(trail_cmd.consume)
+app.command("verify")(trail_cmd.verify)
+app.command("timeline")(trail_cmd.timeline)
+app.command("counts")(trail_cmd.counts)
 
 
 def main() -> None:

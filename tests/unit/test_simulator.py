@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +23,7 @@ def test_same_seed_same_events_other_seed_other_events() -> None:
 def test_covers_every_event_type_and_is_time_ordered() -> None:
     events = list(simulate(400, 7, DAY))
     assert {e.event_type for e in events} == set(EVENT_TYPES)
-    assert all(a.occurred_at <= b.occurred_at for a, b in zip(events, events[1:], strict=False))
+    assert all(a.occurred_at <= b.occurred_at for a, b in itertools.pairwise(events))
     assert len({e.event_id for e in events}) == len(events)
 
 
@@ -40,5 +41,5 @@ def test_each_session_tells_a_coherent_story() -> None:
         assert types.count("payment_succeeded") <= 1
         online_only = {"participant_disconnected", "participant_reconnected"}
         if online_only & set(types):
-            assert getattr(events[0], "mode") == "online"
+            assert events[0].mode == "online"
         assert types.count("participant_disconnected") == types.count("participant_reconnected")

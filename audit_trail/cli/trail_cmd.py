@@ -1,0 +1,106 @@
+"""`audit-trail consume`, `verify`, `timeline` and `counts`: the trail side."""
+
+from __future__ import annotations
+
+import signal
+import uuid
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from audit_trail import wiring
+from audit_trail.settings import Settings
+from consumers import IngestMetrics
+from ledger import verify as verify_trail
+
+
+def consume(
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Exit once every partition is stored to its end")
+    ] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on 127.0.0.1:PORT")
+    ] = None,
+) -> None:
+    """Consume both event topics into the trail. SIGTERM/SIGINT drain and exit."""
+    settings = Settings()
+    metrics = IngestMetrics()
+    port = metrics_port if metrics_port is not None else settings.metrics_port
+    if port is not None:
+        metrics.serve(port)
+    trail = wiring.store(settings)
+    try:
+        service = wiring.ingest_service(settings, trail, metrics)
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            typer.echo(f"signal {signum}: draining", err=True)
+            service.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        service.run(until_idle=until_idle)
+        stats = service.stats
+        typer.echo(
+            f"stored {stats.rows} rows in {stats.batches} batches "
+            f"({stats.dead_letters} dead letters)"
+        )
+    finally:
+        trail.close()
+
+
+def verify() -> None:
+    """Recompute every hash chain, check offsets are contiguous and event_id unique."""
+    settings = Settings()
+    trail = wiring.store(settings)
+    try:
+        report = verify_trail(trail, [settings.topic_session, settings.topic_transaction])
+    finally:
+        trail.close()
+    typer.echo(str(report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def timeline(
+    session_id: Annotated[str | None, typer.Argument(help="Default: the busiest session")] = None,
+) -> None:
+    """A session's events in order (auditor's view)."""
+    settings = Settings()
+    trail = wiring.store(settings)
+    try:
+        if session_id is None:
+            busiest = trail.query(
+                "SELECT session_id FROM trail WHERE family != 'dead_letter' "
+                "GROUP BY session_id ORDER BY count() DESC, session_id LIMIT 1"
+            )
+            if not busiest:
+                typer.echo("the trail is empty")
+                return
+            session_id = str(busiest[0][0])
+        sid = uuid.UUID(session_id)
+        rows = trail.query(
+            "SELECT occurred_at, event_type, actor_role, actor_id, device_kind, device_os "
+            "FROM v_session_timeline WHERE session_id = {sid:UUID} ORDER BY occurred_at",
+            {"sid": sid},
+        )
+    finally:
+        trail.close()
+    typer.echo(f"session {sid}: {len(rows)} events")
+    for at, event_type, role, actor, kind, os_name in rows:
+        device = f"{kind or '-'}/{os_name or '-'}"
+        typer.echo(f"  {at:%Y-%m-%d %H:%M:%S.%f}  {event_type:<26} {role:<10} {actor:<14} {device}")
+
+
+def counts() -> None:
+    """Stored events per type."""
+    trail = wiring.store(Settings())
+    try:
+        rows = trail.query(
+            "SELECT event_type, count() FROM trail GROUP BY event_type ORDER BY event_type"
+        )
+    finally:
+        trail.close()
+    for event_type, n in rows:
+        typer.echo(f"  {event_type:<26} {n:>8}")
+    typer.echo(f"  {'total':<26} {sum(n for _, n in rows):>8}")

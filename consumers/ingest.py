@@ -1,0 +1,261 @@
+"""The ingest loop: Kafka in, the trail in ClickHouse out, nothing lost, nothing doubled.
+
+Checkpoint order, per partition batch (never reordered):
+  1. dead letters published to their topic and acknowledged,
+  2. rows chained and inserted into the store (with the batch's dedup token),
+  3. only then the offset after the batch committed to Kafka.
+A crash anywhere re-reads from the store's own last offset (see ``_on_assigned``), so
+a batch that was stored but not committed is skipped, not stored twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_when_event_set,
+    wait_exponential,
+)
+
+from consumers.batching import PartitionBatch
+from consumers.config import IngestConfig
+from consumers.dead_letters import DeadLetterGuard, DeadLetterPublisher
+from consumers.decoding import to_item
+from consumers.metrics import IngestMetrics
+from ledger import ChainHead, Store, link
+from schemas import AuditTrailError, AvroCodec, Retriable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestStats:
+    """What this run did (the metrics hold the same, for scraping)."""
+
+    rows: int = 0
+    batches: int = 0
+    dead_letters: int = 0
+
+
+class IngestService:
+    def __init__(
+        self,
+        config: IngestConfig,
+        consumer: KafkaConsumer,
+        store: Store,
+        dead_letters: DeadLetterPublisher,
+        *,
+        codec: AvroCodec | None = None,
+        metrics: IngestMetrics | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.consumer = consumer
+        self.store = store
+        self.dead_letters = dead_letters
+        self.codec = codec if codec is not None else AvroCodec()
+        self.metrics = metrics if metrics is not None else IngestMetrics()
+        self.clock = clock
+        self.stop_requested = threading.Event()
+        self.guard = DeadLetterGuard(
+            config.dead_letter_max_consecutive,
+            config.dead_letter_max_ratio,
+            config.dead_letter_ratio_window,
+        )
+        self._batches: dict[TopicPartition, PartitionBatch] = {}
+        self._heads: dict[TopicPartition, ChainHead] = {}
+        self._checkpointed: dict[TopicPartition, float] = {}
+        self._lag_checked = 0.0
+        self.stats = IngestStats()
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def run(self, until_idle: bool = False, idle_grace_s: float = 1.0) -> None:
+        """Consume until stopped (SIGTERM/SIGINT set ``stop_requested``) or, with
+        ``until_idle``, until every assigned partition is stored up to its end."""
+        self.consumer.subscribe(list(self.config.topics), listener=_Listener(self))
+        idle_since: float | None = None
+        try:
+            while not self.stop_requested.is_set():
+                polled = self.consumer.poll(
+                    timeout_ms=int(self.config.poll_timeout_s * 1000),
+                    max_records=self.config.max_poll_records,
+                )
+                for tp, messages in polled.items():
+                    self._take(tp, messages)
+                self._flush_due()
+                self._report_lag()
+                if until_idle:
+                    idle_since = self._idle_since(idle_since, bool(polled))
+                    if idle_since is not None and time.monotonic() - idle_since >= idle_grace_s:
+                        break
+            self._flush_all()
+            self._write_checkpoints(force=True)
+        finally:
+            self.consumer.close(autocommit=False)
+            self.dead_letters.close()
+
+    def stop(self) -> None:
+        self.stop_requested.set()
+
+    # --- reading ---------------------------------------------------------------------
+
+    def _take(self, tp: TopicPartition, messages: list[Any]) -> None:
+        head = self._heads.get(tp)
+        batch = self._batches.setdefault(tp, PartitionBatch(tp.topic, tp.partition))
+        ingested_at = self.clock()
+        for message in messages:
+            if head is not None and message.offset <= head.offset:
+                continue  # already in the store (a replay after a crash or a reset)
+            item = to_item(self.codec, message, ingested_at)
+            if item.letter is not None:
+                self.metrics.dead_letter(item.letter.reason_code)
+                self.guard.bad(item.letter)
+            else:
+                self.guard.good()
+            batch.add(item)
+            if len(batch) >= self.config.batch_max_rows:
+                self._flush(tp)
+                batch = self._batches.setdefault(tp, PartitionBatch(tp.topic, tp.partition))
+
+    # --- writing ---------------------------------------------------------------------
+
+    def _flush_due(self) -> None:
+        now = time.monotonic()
+        for tp, batch in list(self._batches.items()):
+            if batch.due(self.config.batch_max_rows, self.config.batch_max_age_s, now):
+                self._flush(tp)
+        self._write_checkpoints()
+
+    def _flush_all(self) -> None:
+        for tp in list(self._batches):
+            self._flush(tp)
+
+    def _flush(self, tp: TopicPartition) -> None:
+        batch = self._batches.pop(tp, None)
+        if batch is None or not batch.items:
+            return
+        started = time.monotonic()
+        head = self._heads.get(tp) or ChainHead.start(tp.topic, tp.partition)
+        rows, new_head = link(batch.rows(), head)
+        # 1. dead letters acknowledged, 2. rows stored, 3. offsets committed.
+        self._retrying(self.dead_letters.send_all, batch.letters())
+        self._retrying(self.store.insert_trail, rows, batch.dedup_token)
+        self.consumer.commit({tp: OffsetAndMetadata(batch.last_offset + 1, "", -1)})
+        self._heads[tp] = new_head
+        self.metrics.batch_stored(tp.topic, len(rows), time.monotonic() - started)
+        self.stats.rows += len(rows)
+        self.stats.batches += 1
+        self.stats.dead_letters += len(batch.letters())
+
+    def _retrying(self, action: Callable[..., None], *args: Any) -> None:
+        """Run ``action`` until it succeeds; back off while the store (or DLQ) is down."""
+        for attempt in Retrying(
+            retry=retry_if_exception_type(Retriable),
+            wait=wait_exponential(
+                multiplier=self.config.retry_initial_s, max=self.config.retry_max_s
+            ),
+            stop=stop_when_event_set(self.stop_requested),
+            before_sleep=lambda state: self._outage(state.outcome),
+            reraise=True,
+        ):
+            with attempt:
+                action(*args)
+        self.metrics.store_up()
+
+    def _outage(self, outcome: Any) -> None:
+        error = outcome.exception() if outcome is not None else None
+        log.warning("store or dead-letter topic unavailable, backing off: %s", error)
+        self.metrics.store_down()
+
+    # --- bookkeeping -------------------------------------------------------------------
+
+    def _on_assigned(self, assigned: list[TopicPartition]) -> None:
+        """Resume each partition right after the last row the store holds for it."""
+        for topic in {tp.topic for tp in assigned}:
+            heads = self._retrying_value(self.store.chain_heads, topic)
+            for tp in assigned:
+                if tp.topic != topic:
+                    continue
+                head = heads.get(tp.partition)
+                if head is not None:
+                    self._heads[tp] = head
+                    self.consumer.seek(tp, head.offset + 1)
+                    log.info(
+                        "%s[%d]: resuming after stored offset %d", topic, tp.partition, head.offset
+                    )
+
+    def _on_revoked(self, revoked: list[TopicPartition]) -> None:
+        for tp in revoked:
+            try:
+                self._flush(tp)
+            except AuditTrailError as exc:
+                # Not committed, so the next owner re-reads it from the store's head.
+                log.warning("abandoning unstored batch of %s: %s", tp, exc)
+            self._batches.pop(tp, None)
+            self._heads.pop(tp, None)
+
+    def _retrying_value(
+        self, fn: Callable[[str], dict[int, ChainHead]], arg: str
+    ) -> dict[int, ChainHead]:
+        result: dict[int, ChainHead] = {}
+
+        def call() -> None:
+            result.update(fn(arg))
+
+        self._retrying(call)
+        return result
+
+    def _write_checkpoints(self, force: bool = False) -> None:
+        now = time.monotonic()
+        due = [
+            head
+            for tp, head in self._heads.items()
+            if head.offset >= 0
+            and (force or now - self._checkpointed.get(tp, 0.0) >= self.config.checkpoint_every_s)
+        ]
+        if due:
+            self._retrying(self.store.insert_checkpoints, due, self.clock())
+            for head in due:
+                self._checkpointed[TopicPartition(head.topic, head.partition)] = now
+
+    def _idle_since(self, since: float | None, got_records: bool) -> float | None:
+        assigned = self.consumer.assignment()
+        if got_records or self._batches or not assigned:
+            return None
+        ends = self.consumer.end_offsets(list(assigned))
+        if all(self.consumer.position(tp) >= ends[tp] for tp in assigned):
+            return since if since is not None else time.monotonic()
+        return None
+
+    def _report_lag(self) -> None:
+        now = time.monotonic()
+        if now - self._lag_checked < 5.0:
+            return
+        self._lag_checked = now
+        assigned = list(self.consumer.assignment())
+        if assigned:
+            ends = self.consumer.end_offsets(assigned)
+            for tp in assigned:
+                self.metrics.lag(tp.topic, tp.partition, ends[tp] - self.consumer.position(tp))
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, service: IngestService) -> None:
+        self.service = service
+
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self.service._on_revoked(list(revoked))
+
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.service._on_assigned(list(assigned))

@@ -1,0 +1,55 @@
+"""Prometheus metrics of the ingest service; served over HTTP only when asked for."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+
+class IngestMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.rows = Counter(
+            "audit_ingest_rows", "Rows stored in the trail", ["topic"], registry=self.registry
+        )
+        self.batches = Histogram(
+            "audit_ingest_batch_seconds",
+            "From cutting a batch to its offsets committed",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.dead_letters = Counter(
+            "audit_ingest_dead_letters",
+            "Messages sent to the dead-letter topic",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.consumer_lag = Gauge(
+            "audit_ingest_lag",
+            "Records in Kafka not yet stored",
+            ["topic", "partition"],
+            registry=self.registry,
+        )
+        self.store_available = Gauge(
+            "audit_store_available", "1 while inserts succeed, 0 during an outage",
+            registry=self.registry,
+        )  # fmt: skip
+        self.store_available.set(1)
+
+    def serve(self, port: int, address: str = "127.0.0.1") -> None:
+        start_http_server(port, addr=address, registry=self.registry)
+
+    def batch_stored(self, topic: str, rows: int, seconds: float) -> None:
+        self.rows.labels(topic).inc(rows)
+        self.batches.observe(seconds)
+
+    def dead_letter(self, reason: str) -> None:
+        self.dead_letters.labels(reason).inc()
+
+    def lag(self, topic: str, partition: int, records: int) -> None:
+        self.consumer_lag.labels(topic, str(partition)).set(max(0, records))
+
+    def store_down(self) -> None:
+        self.store_available.set(0)
+
+    def store_up(self) -> None:
+        self.store_available.set(1)

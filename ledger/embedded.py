@@ -1,0 +1,112 @@
+"""EmbeddedStore: the trail in chDB, the ClickHouse engine inside this process.
+
+Limits of chDB 4.4 this adapter lives with (checked by running it):
+- One engine per process, bound to one directory until every connection to it closes;
+  opening another path meanwhile fails (``EmbeddedPathInUse``), and so does any
+  stateless ``chdb.query()`` (it wants ``:memory:``). Connections to the same path
+  may coexist. A second process cannot open a directory that one process holds.
+- Query parameters are passed through as text that ClickHouse parses in its escaped
+  format, so ``ledger.params`` renders them; ``SET``/``USE`` state is per connection.
+- ``insert_deduplication_token`` works on a plain MergeTree once the table sets
+  ``non_replicated_deduplication_window``; the dedup log survives a reopen.
+
+One connection, used under a lock: chDB runs one statement at a time per connection.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from chdb.state.sqlitelike import Connection
+
+from ledger import json_results
+from ledger.arrow_rows import arrow_stream
+from ledger.columns import Column
+from ledger.errors import EmbeddedPathInUse, StoreUnavailable, code_in, from_engine
+from ledger.params import for_embedded
+from ledger.store import Selected, SqlStore, check_database
+from schemas import InvalidInput
+
+
+class EmbeddedStore(SqlStore):
+    """The trail in a chDB directory; this process must be the only one using it."""
+
+    def __init__(self, path: Path, database: str = "audit") -> None:
+        self.path = Path(path)
+        self.database = check_database(database)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._conn: Any = Connection(str(self.path))
+        except RuntimeError as exc:
+            raise _open_error(str(exc), self.path) from exc
+        # The embedded store belongs to this process: it may create its database itself.
+        self._execute(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+        self._execute(f"USE {self.database}")
+        self._execute(f"SET {json_results.OUTPUT_SETTINGS}")
+
+    def _live(self) -> Any:
+        if self._conn is None:
+            raise InvalidInput(f"the embedded store at {self.path} is closed")
+        return self._conn
+
+    def _run(self, sql: str, params: Mapping[str, Any] | None) -> bytes:
+        rendered = for_embedded(params)
+        with self._lock:
+            try:
+                result = self._live().query(sql, "JSONCompact", params=rendered)
+            except RuntimeError as exc:
+                raise from_engine(str(exc), "chDB query failed") from exc
+            return bytes(result.bytes())
+
+    def _execute(self, sql: str) -> None:
+        self._run(sql, None)
+
+    def _select(self, sql: str, params: Mapping[str, Any] | None) -> Selected:
+        result = json_results.decode(self._run(sql, params))
+        return Selected(result.names, result.rows)
+
+    def _insert(
+        self, table: str, columns: Sequence[Column], rows: Sequence[tuple[Any, ...]], token: str
+    ) -> None:
+        try:
+            data = arrow_stream(columns, rows)
+        except (ValueError, TypeError) as exc:  # pyarrow's ArrowInvalid / ArrowTypeError
+            raise InvalidInput(f"rows do not fit the {table} columns: {exc}") from exc
+        names = ", ".join(c.name for c in columns)
+        # The token passed check_token: only characters that need no quoting.
+        settings = f" SETTINGS insert_deduplication_token = '{token}'" if token else ""
+        with self._lock:
+            try:
+                with self._live().send_insert(
+                    f"INSERT INTO {table} ({names}){settings}", "ArrowStream"
+                ) as inserter:
+                    inserter.append(data)
+                    inserter.finish()
+            except RuntimeError as exc:
+                raise from_engine(str(exc), f"chDB insert into {table} failed") from exc
+
+    def ping(self) -> None:
+        self._run("SELECT 1", None)
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+def _open_error(message: str, path: Path) -> Exception:
+    if "cannot connect with different path" in message:
+        return EmbeddedPathInUse(
+            f"cannot open {path}: this process already runs chDB on another directory "
+            f"(one path per process; close every store first). {message}",
+            code=code_in(message),
+        )
+    return StoreUnavailable(
+        f"cannot open the embedded store at {path}; is another process using it? {message}",
+        code=code_in(message),
+    )

@@ -1,0 +1,152 @@
+"""The store interface the consumer, readers and verify use, and what both backends share.
+
+``Store`` is the narrow protocol. ``SqlStore`` implements it once in terms of four
+primitives each backend adapter provides (run a statement, select, insert rows, ping),
+so the SQL is the same on chDB and on a ClickHouse server.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from ledger import migrations
+from ledger.chain import ChainHead
+from ledger.columns import COLUMNS, Column
+from schemas import InvalidInput
+
+# Tokens reach SQL as a setting value: keep them to characters that need no quoting.
+_TOKEN = re.compile(r"^[A-Za-z0-9._:/@=+-]{1,256}$")
+_DATABASE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+CHECKPOINT_COLUMNS = (
+    Column("topic", "LowCardinality(String)"),
+    Column("partition", "UInt16"),
+    Column("offset", "UInt64"),
+    Column("row_hash", "String"),
+    Column("created_at", "DateTime64(6, 'UTC')"),
+)
+
+CHAIN_HEADS_SQL = """
+SELECT kafka_partition, max(kafka_offset), argMax(row_hash, kafka_offset)
+FROM trail
+WHERE kafka_topic = {topic:String}
+GROUP BY kafka_partition
+"""
+
+
+class Store(Protocol):
+    """Where the trail lives. Implementations: EmbeddedStore (chDB), ServerStore."""
+
+    def migrate(self) -> list[str]: ...
+
+    def insert_trail(self, rows: Sequence[tuple[Any, ...]], dedup_token: str) -> None: ...
+
+    def insert_checkpoints(
+        self, heads: Sequence[ChainHead], created_at: datetime | None = None
+    ) -> None: ...
+
+    def chain_heads(self, topic: str) -> dict[int, ChainHead]: ...
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
+
+    def query_dicts(
+        self, sql: str, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Selected:
+    names: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+def check_database(name: str) -> str:
+    if not _DATABASE.match(name):
+        raise InvalidInput(f"database name {name!r} is not a plain identifier")
+    return name
+
+
+def check_token(token: str) -> str:
+    if not _TOKEN.match(token):
+        raise InvalidInput(
+            f"dedup token {token!r}: use 1-256 of A-Z a-z 0-9 . _ : / @ = + - "
+            "(e.g. topic:partition:first-last)"
+        )
+    return token
+
+
+class SqlStore(ABC):
+    """Implements ``Store`` on top of a backend's primitives."""
+
+    database: str
+
+    @abstractmethod
+    def _execute(self, sql: str) -> None:
+        """Run one statement that returns nothing (DDL), in the store's database."""
+
+    @abstractmethod
+    def _select(self, sql: str, params: Mapping[str, Any] | None) -> Selected:
+        """Run one statement with server-side parameters; its column names and rows."""
+
+    @abstractmethod
+    def _insert(
+        self, table: str, columns: Sequence[Column], rows: Sequence[tuple[Any, ...]], token: str
+    ) -> None:
+        """One INSERT of ``rows``; a non-empty ``token`` is its insert_deduplication_token."""
+
+    @abstractmethod
+    def ping(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def migrate(self) -> list[str]:
+        return migrations.apply(self._execute, self.query)
+
+    def insert_trail(self, rows: Sequence[tuple[Any, ...]], dedup_token: str) -> None:
+        check_token(dedup_token)
+        for row in rows:
+            if len(row) != len(COLUMNS):
+                raise InvalidInput(
+                    f"trail rows have {len(COLUMNS)} columns (hashes included), got {len(row)}"
+                )
+        if rows:
+            self._insert("trail", COLUMNS, rows, dedup_token)
+
+    def insert_checkpoints(
+        self, heads: Sequence[ChainHead], created_at: datetime | None = None
+    ) -> None:
+        at = created_at or datetime.now(UTC)
+        rows = [(h.topic, h.partition, h.offset, h.row_hash, at) for h in heads if h.offset >= 0]
+        if rows:
+            self._insert("chain_checkpoints", CHECKPOINT_COLUMNS, rows, "")
+
+    def chain_heads(self, topic: str) -> dict[int, ChainHead]:
+        return {
+            int(partition): ChainHead(topic, int(partition), int(offset), str(row_hash))
+            for partition, offset, row_hash in self.query(CHAIN_HEADS_SQL, {"topic": topic})
+        }
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return self._select(sql, params).rows
+
+    def query_dicts(
+        self, sql: str, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        selected = self._select(sql, params)
+        return [dict(zip(selected.names, row, strict=True)) for row in selected.rows]
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,248 @@
+"""Integrity check: recompute every partition's hash chain from the stored rows.
+
+Per (topic, partition), in offset order, page by page (offset ranges, so memory stays
+flat however long the trail): offsets must be contiguous from the first stored row on,
+each row's content must match its row_hash, each prev_hash must be the row_hash stored
+one offset before, and rows at checkpointed offsets must carry the checkpointed hash
+(catching a rewrite that recomputed every later hash, or a chain cut short at its end).
+event_id must be unique across the verified topics. Problems name the row.
+
+Rows are read with UUIDs as strings and times as integer microseconds: exactly the
+form ``chain.canonical_bytes`` hashes, on both backends, with no float in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.chain import ZERO_HASH, row_hash
+from ledger.columns import COLUMNS, INDEX
+from ledger.store import Store
+
+ALTERED = "altered_row"  # content no longer matches its own row_hash
+BROKEN_LINK = "broken_link"  # prev_hash is not the row_hash stored one offset before
+GAP = "offset_gap"
+DUPLICATE_OFFSET = "duplicate_offset"
+DUPLICATE_EVENT_ID = "duplicate_event_id"
+CHECKPOINT_MISMATCH = "checkpoint_mismatch"
+TRUNCATED = "truncated_chain"  # a checkpoint lies beyond the last stored row
+
+PAGE_ROWS = 20_000
+
+
+def _select_list() -> str:
+    exprs = []
+    for column in COLUMNS:
+        if "UUID" in column.type:
+            exprs.append(f"toString({column.name})")
+        elif "DateTime64" in column.type:
+            exprs.append(f"toUnixTimestamp64Micro({column.name})")
+        else:
+            exprs.append(column.name)
+    return ", ".join(exprs)
+
+
+_WHERE = "kafka_topic = {topic:String} AND kafka_partition = {partition:UInt16}"
+PARTITIONS_SQL = """SELECT kafka_partition, min(kafka_offset), max(kafka_offset), count()
+FROM trail WHERE kafka_topic = {topic:String} GROUP BY kafka_partition ORDER BY kafka_partition"""
+# The last offset of the next page: at most `rows` offsets from `lo` on, gaps skipped.
+PAGE_END_SQL = f"""SELECT maxOrNull(kafka_offset) FROM (
+    SELECT kafka_offset FROM trail WHERE {_WHERE} AND kafka_offset >= {{lo:UInt64}}
+    ORDER BY kafka_offset LIMIT {{rows:UInt64}})"""
+PAGE_SQL = f"""SELECT {_select_list()} FROM trail
+WHERE {_WHERE} AND kafka_offset BETWEEN {{lo:UInt64}} AND {{hi:UInt64}}
+ORDER BY kafka_offset, row_hash"""
+CHECKPOINTS_SQL = """SELECT partition, offset, groupUniqArray(row_hash)
+FROM chain_checkpoints WHERE topic = {topic:String} GROUP BY partition, offset"""
+DUPLICATE_IDS_SQL = """SELECT toString(event_id), groupArray(kafka_topic),
+    groupArray(kafka_partition), groupArray(kafka_offset)
+FROM trail WHERE kafka_topic IN {topics:Array(String)}
+GROUP BY event_id HAVING count() > 1 LIMIT {limit:UInt64}"""
+
+_OFFSET, _EVENT_ID = INDEX["kafka_offset"], INDEX["event_id"]
+_PREV, _HASH = INDEX["prev_hash"], INDEX["row_hash"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    topic: str
+    partition: int
+    offset: int
+    event_id: str | None
+    kind: str
+    detail: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.topic}[{self.partition}] offset {self.offset} "
+            f"(event {self.event_id}): {self.kind}: {self.detail}"
+        )
+
+
+@dataclass(frozen=True)
+class PartitionSummary:
+    topic: str
+    partition: int
+    first_offset: int
+    last_offset: int
+    rows: int
+    starts_chain: bool  # first stored row has prev_hash zero (else older rows are gone)
+
+
+@dataclass
+class VerifyReport:
+    partitions: list[PartitionSummary] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0  # may exceed len(problems): only the first max_problems are kept
+    rows_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    @property
+    def first(self) -> Problem | None:
+        """The first row that does not match (topics in the order given, then offsets)."""
+        return self.problems[0] if self.problems else None
+
+    def __str__(self) -> str:
+        lines = [
+            f"{p.topic}[{p.partition}]: offsets {p.first_offset}..{p.last_offset}, {p.rows} rows"
+            + ("" if p.starts_chain else " (older rows no longer stored)")
+            for p in self.partitions
+        ]
+        verdict = "OK" if self.ok else f"FAILED: {self.problem_count} problem(s)"
+        lines.append(f"{verdict}: {self.rows_checked} rows checked")
+        lines += [f"  {problem}" for problem in self.problems]
+        if self.problem_count > len(self.problems):
+            lines.append(f"  ... and {self.problem_count - len(self.problems)} more")
+        return "\n".join(lines)
+
+
+class _Collector:
+    def __init__(self, report: VerifyReport, limit: int) -> None:
+        self.report, self.limit = report, limit
+
+    def add(self, problem: Problem) -> None:
+        self.report.problem_count += 1
+        if len(self.report.problems) < self.limit:
+            self.report.problems.append(problem)
+
+
+def verify(
+    store: Store, topics: Iterable[str], *, page_rows: int = PAGE_ROWS, max_problems: int = 100
+) -> VerifyReport:
+    """Recompute the chains of ``topics`` from ``store``; the report names bad rows."""
+    order = list(dict.fromkeys(topics))
+    report = VerifyReport()
+    found = _Collector(report, max_problems)
+    for topic in order:
+        checkpoints = _checkpoints(store, topic)
+        for partition, first, last, count in store.query(PARTITIONS_SQL, {"topic": topic}):
+            rows = _pages(store, topic, int(partition), int(first), page_rows)
+            starts = _check_partition(topic, int(partition), rows, checkpoints, found, report)
+            report.partitions.append(
+                PartitionSummary(topic, int(partition), int(first), int(last), int(count), starts)
+            )
+            _beyond_end(topic, int(partition), int(last), checkpoints, found)
+    _duplicate_ids(store, order, found, max_problems)
+    rank = {topic: i for i, topic in enumerate(order)}
+    report.problems.sort(key=lambda p: (rank[p.topic], p.partition, p.offset))
+    return report
+
+
+def _pages(
+    store: Store, topic: str, partition: int, lo: int, page_rows: int
+) -> Iterator[tuple[Any, ...]]:
+    where = {"topic": topic, "partition": partition}
+    while True:
+        ((hi,),) = store.query(PAGE_END_SQL, {**where, "lo": lo, "rows": page_rows})
+        if hi is None:
+            return
+        yield from store.query(PAGE_SQL, {**where, "lo": lo, "hi": int(hi)})
+        lo = int(hi) + 1
+
+
+def _checkpoints(store: Store, topic: str) -> dict[int, dict[int, set[str]]]:
+    found: dict[int, dict[int, set[str]]] = {}
+    for partition, offset, hashes in store.query(CHECKPOINTS_SQL, {"topic": topic}):
+        found.setdefault(int(partition), {})[int(offset)] = set(hashes)
+    return found
+
+
+def _check_partition(
+    topic: str,
+    partition: int,
+    rows: Iterable[tuple[Any, ...]],
+    checkpoints: dict[int, dict[int, set[str]]],
+    found: _Collector,
+    report: VerifyReport,
+) -> bool:
+    marks = checkpoints.get(partition, {})
+    expected: int | None = None
+    last_hash = ""
+    starts_chain = False
+    for row in rows:
+        offset, prev, stored = int(row[_OFFSET]), str(row[_PREV]), str(row[_HASH])
+        report.rows_checked += 1
+        issues: list[tuple[str, str]] = []
+        if expected is None:
+            starts_chain = prev == ZERO_HASH
+            anchor = marks.get(offset - 1)
+            if anchor is not None and prev not in anchor:
+                issues.append(
+                    (BROKEN_LINK, f"prev_hash differs from the checkpoint at {offset - 1}")
+                )
+        elif offset < expected:
+            issues.append((DUPLICATE_OFFSET, f"offset {offset} is stored more than once"))
+        elif offset > expected:
+            issues.append((GAP, f"offsets {expected}..{offset - 1} are missing before this row"))
+        elif prev != last_hash:
+            issues.append(
+                (BROKEN_LINK, f"prev_hash is not the row_hash stored at offset {offset - 1}")
+            )
+        try:
+            if row_hash(prev, row) != stored:
+                issues.append((ALTERED, "the row's content does not match its row_hash"))
+        except ValueError:
+            issues.append((ALTERED, "prev_hash is not a hex sha256"))
+        mark = marks.get(offset)
+        if mark is not None and stored not in mark:
+            issues.append(
+                (CHECKPOINT_MISMATCH, f"row_hash differs from the checkpoint at {offset}")
+            )
+        for kind, detail in issues:
+            found.add(Problem(topic, partition, offset, row[_EVENT_ID], kind, detail))
+        last_hash = stored
+        expected = offset + 1 if expected is None else max(expected, offset + 1)
+    return starts_chain
+
+
+def _beyond_end(
+    topic: str,
+    partition: int,
+    last: int,
+    checkpoints: dict[int, dict[int, set[str]]],
+    found: _Collector,
+) -> None:
+    # Deleting the newest rows leaves a chain that verifies; a checkpoint past them does not.
+    for offset in sorted(o for o in checkpoints.get(partition, {}) if o > last):
+        detail = f"a checkpoint exists at offset {offset}, but stored rows end at {last}"
+        found.add(Problem(topic, partition, offset, None, TRUNCATED, detail))
+
+
+def _duplicate_ids(store: Store, topics: list[str], found: _Collector, limit: int) -> None:
+    rank = {topic: i for i, topic in enumerate(topics)}
+    for event_id, in_topics, partitions, offsets in store.query(
+        DUPLICATE_IDS_SQL, {"topics": topics, "limit": limit}
+    ):
+        places = sorted(
+            zip(in_topics, map(int, partitions), map(int, offsets), strict=True),
+            key=lambda place: (rank[place[0]], place[1], place[2]),
+        )
+        topic0, partition0, offset0 = places[0]
+        for topic, partition, offset in places[1:]:
+            detail = f"event_id already stored at {topic0}[{partition0}] offset {offset0}"
+            found.add(Problem(topic, partition, offset, str(event_id), DUPLICATE_EVENT_ID, detail))

@@ -1,0 +1,198 @@
+"""The hash chain, without a store: deterministic, sensitive to every hashed field, and the
+same whether a partition's rows are linked in one batch or several."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ledger.chain import ZERO_HASH, ChainError, ChainHead, canonical_bytes, link, row_hash
+from ledger.columns import HASHED_NAMES, INDEX, ROW_COLUMNS
+from ledger.rows import Row, UnstorableRecord, trail_row
+from schemas import AvroCodec, InvalidInput
+from tests.support.samples import one_of_each
+
+TOPIC = "audit.session-events"
+INGESTED = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
+
+
+def decoded_rows(partition: int = 0, ingested_at: datetime = INGESTED) -> list[Row]:
+    """One row per event type, the way the consumer builds them (Avro bytes and back)."""
+    codec = AvroCodec()
+    rows = []
+    for offset, event in enumerate(one_of_each().values()):
+        decoded = codec.decode(codec.encode(event.family, event.to_avro()))
+        rows.append(
+            trail_row(
+                decoded.record,
+                family=decoded.writer.family,
+                schema_version=decoded.writer.version,
+                topic=TOPIC,
+                partition=partition,
+                offset=offset,
+                ingested_at=ingested_at,
+            )
+        )
+    return rows
+
+
+def replaced(row: Row, name: str, value: Any) -> Row:
+    values = list(row)
+    values[INDEX[name]] = value
+    return tuple(values)
+
+
+def fixed_row() -> Row:
+    """A row with every value pinned, for the golden hash below."""
+    values: list[Any] = [None] * len(ROW_COLUMNS)
+    fixed = {
+        "event_id": uuid.UUID("00000000-0000-4000-8000-000000000001"),
+        "event_type": "participant_reconnected",
+        "family": "session_event",
+        "schema_version": 1,
+        "occurred_at": datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+        "session_id": uuid.UUID("00000000-0000-4000-8000-000000000002"),
+        "actor_id": "client-7",
+        "actor_role": "client",
+        "source_service": "meetings",
+        "source_version": "2.1.0",
+        "device_kind": "mobile",
+        "device_os": "Android",
+        "network_ip": "192.0.2.10",
+        "network_city": "Cluj-Napoca",
+        "participant_id": "client-7",
+        "participant_role": "client",
+        "offline_ms": 4200,
+        "granted": True,
+        "kafka_topic": TOPIC,
+        "kafka_partition": 3,
+        "kafka_offset": 41,
+        "ingested_at": INGESTED,
+    }
+    for name, value in fixed.items():
+        values[INDEX[name]] = value
+    return tuple(values)
+
+
+def test_canonical_form_is_pinned() -> None:
+    # Stored hashes depend on this exact form: changing it breaks verification of old rows.
+    assert canonical_bytes(fixed_row()) == (
+        b'{"actor_id":"client-7","actor_role":"client","device_kind":"mobile",'
+        b'"device_os":"Android","event_id":"00000000-0000-4000-8000-000000000001",'
+        b'"event_type":"participant_reconnected","family":"session_event","granted":true,'
+        b'"kafka_offset":41,"kafka_partition":3,"kafka_topic":"audit.session-events",'
+        b'"network_city":"Cluj-Napoca","network_ip":"192.0.2.10","occurred_at":1767323045678901,'
+        b'"offline_ms":4200,"participant_id":"client-7","participant_role":"client",'
+        b'"schema_version":1,"session_id":"00000000-0000-4000-8000-000000000002",'
+        b'"source_service":"meetings","source_version":"2.1.0"}'
+    )
+    # sha256 of 32 zero bytes followed by the canonical bytes above.
+    assert row_hash(ZERO_HASH, fixed_row()) == (
+        "ff16db1e7a4db060e5063be388e71eba28a1fe4bc12a76a32eeda5015f2e093f"
+    )
+
+
+def test_hashes_are_deterministic_and_ignore_ingestion_time() -> None:
+    first, _ = link(decoded_rows(), ChainHead.start(TOPIC, 0))
+    replay, _ = link(
+        decoded_rows(ingested_at=INGESTED + timedelta(hours=5)), ChainHead.start(TOPIC, 0)
+    )
+    assert [r[-1] for r in first] == [r[-1] for r in replay]
+
+
+def test_the_chain_starts_at_zero_and_each_row_points_to_the_one_before() -> None:
+    linked, head = link(decoded_rows(), ChainHead.start(TOPIC, 0))
+    assert linked[0][-2] == ZERO_HASH
+    for before, after in pairwise(linked):
+        assert after[-2] == before[-1]
+        assert after[-1] == row_hash(after[-2], after)
+    assert head == ChainHead(TOPIC, 0, linked[-1][INDEX["kafka_offset"]], linked[-1][-1])
+
+
+@pytest.mark.parametrize("name", HASHED_NAMES)
+def test_changing_any_hashed_field_changes_the_hash(name: str) -> None:
+    row = fixed_row()
+    current = row[INDEX[name]]
+    if isinstance(current, bool):
+        changed: Any = not current
+    elif isinstance(current, int):
+        changed = current + 1
+    elif isinstance(current, uuid.UUID):
+        changed = uuid.UUID(int=current.int + 1)
+    elif isinstance(current, datetime):
+        changed = current + timedelta(microseconds=1)
+    elif current is None:
+        changed = "x"  # a null field that gains a value
+    else:
+        changed = current + "x"
+    assert row_hash(ZERO_HASH, replaced(row, name, changed)) != row_hash(ZERO_HASH, row)
+
+
+def test_a_field_that_becomes_null_changes_the_hash() -> None:
+    row = fixed_row()
+    assert row_hash(ZERO_HASH, replaced(row, "offline_ms", None)) != row_hash(ZERO_HASH, row)
+
+
+def test_the_previous_hash_is_part_of_the_hash() -> None:
+    assert row_hash(ZERO_HASH, fixed_row()) != row_hash("1" * 64, fixed_row())
+
+
+def test_equal_instants_in_other_time_zones_hash_alike() -> None:
+    row = fixed_row()
+    paris = row[INDEX["occurred_at"]].astimezone(ZoneInfo("Europe/Paris"))
+    assert canonical_bytes(replaced(row, "occurred_at", paris)) == canonical_bytes(row)
+
+
+def test_linking_in_two_batches_equals_linking_in_one() -> None:
+    rows = decoded_rows()
+    whole, whole_head = link(rows, ChainHead.start(TOPIC, 0))
+    part1, head1 = link(rows[:7], ChainHead.start(TOPIC, 0))
+    part2, head2 = link(rows[7:], head1)
+    assert part1 + part2 == whole
+    assert head2 == whole_head
+
+
+def test_link_refuses_rows_that_do_not_continue_the_head() -> None:
+    rows = decoded_rows()
+    _, head = link(rows, ChainHead.start(TOPIC, 0))
+    with pytest.raises(ChainError, match="does not follow"):
+        link(rows[-1:], head)  # a replayed row: already linked
+    with pytest.raises(ChainError, match="linked to the chain"):
+        link(rows[:1], ChainHead.start(TOPIC, 1))
+    with pytest.raises(ChainError, match="without hashes"):
+        link(link(rows[:1], ChainHead.start(TOPIC, 0))[0], ChainHead.start(TOPIC, 0))
+
+
+def test_naive_datetimes_are_refused() -> None:
+    naive = replaced(fixed_row(), "occurred_at", datetime(2026, 1, 1))
+    with pytest.raises(InvalidInput):
+        canonical_bytes(naive)
+
+
+def test_trail_row_refuses_what_clickhouse_would_change() -> None:
+    codec = AvroCodec()
+    event = next(iter(one_of_each().values()))
+    record = codec.decode(codec.encode(event.family, event.to_avro())).record
+    coordinates: dict[str, Any] = {
+        "family": event.family,
+        "schema_version": 1,
+        "topic": TOPIC,
+        "partition": 0,
+        "offset": 0,
+    }
+    with pytest.raises(UnstorableRecord, match="timezone-aware"):
+        trail_row(record, ingested_at=datetime(2026, 1, 1), **coordinates)
+    far = record | {"occurred_at": datetime(2400, 1, 1, tzinfo=UTC)}
+    with pytest.raises(UnstorableRecord, match="outside"):
+        trail_row(far, ingested_at=INGESTED, **coordinates)
+    name, payload = record["payload"]
+    unknown = record | {"payload": (name, payload | {"new_field": 1})}
+    with pytest.raises(UnstorableRecord, match="new_field"):
+        trail_row(unknown, ingested_at=INGESTED, **coordinates)
+    with pytest.raises(UnstorableRecord, match="coordinates"):
+        trail_row(record, ingested_at=INGESTED, **(coordinates | {"partition": 70_000}))
