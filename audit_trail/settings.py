@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     database: str = Field(default="audit", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
     consumer_group: str = "audit-trail-ingest"
+    # How soon a dead consumer's partitions move to another (Kafka's floor is 6 s).
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
     batch_max_rows: int = Field(default=5000, ge=1)
     batch_max_age_ms: int = Field(default=500, ge=0)
     dead_letter_max_consecutive: int = Field(default=200, ge=1)

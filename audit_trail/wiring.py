@@ -62,6 +62,8 @@ def ingest_service(settings: Settings, trail: Store, metrics: IngestMetrics) -> 
         max_poll_records=config.max_poll_records,
         fetch_max_bytes=64 * 1024 * 1024,
         max_partition_fetch_bytes=8 * 1024 * 1024,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=min(3000, settings.consumer_session_timeout_ms // 3),
     )
     dead_letters = DeadLetterPublisher(bootstrap, config.dead_letter_topic)
     return IngestService(config, consumer, trail, dead_letters, metrics=metrics)

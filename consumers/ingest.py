@@ -33,7 +33,7 @@ from consumers.dead_letters import DeadLetterGuard, DeadLetterPublisher
 from consumers.decoding import to_item
 from consumers.metrics import IngestMetrics
 from ledger import ChainHead, Store, link
-from schemas import AuditTrailError, AvroCodec, Retriable
+from schemas import AvroCodec, Retriable
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ class IngestService:
         self._checkpointed: dict[TopicPartition, float] = {}
         self._lag_checked = 0.0
         self.stats = IngestStats()
+        self._to_resume: set[TopicPartition] = set()
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -91,6 +92,8 @@ class IngestService:
                     timeout_ms=int(self.config.poll_timeout_s * 1000),
                     max_records=self.config.max_poll_records,
                 )
+                if self._to_resume:
+                    self._resume()
                 for tp, messages in polled.items():
                     self._take(tp, messages)
                 self._flush_due()
@@ -181,29 +184,30 @@ class IngestService:
     # --- bookkeeping -------------------------------------------------------------------
 
     def _on_assigned(self, assigned: list[TopicPartition]) -> None:
-        """Resume each partition right after the last row the store holds for it."""
-        for topic in {tp.topic for tp in assigned}:
+        # Runs on kafka-python's IO thread, which must not block: just note the work.
+        self._to_resume.update(assigned)
+
+    def _on_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Abandon, never commit: the next owner resumes from the store's own head, so
+        # rows not yet stored are simply read again there.
+        for tp in revoked:
+            self._batches.pop(tp, None)
+            self._heads.pop(tp, None)
+            self._to_resume.discard(tp)
+
+    def _resume(self) -> None:
+        """Continue each newly assigned partition right after the store's last row."""
+        pending, self._to_resume = self._to_resume, set()
+        for topic in sorted({tp.topic for tp in pending}):
             heads = self._retrying_value(self.store.chain_heads, topic)
-            for tp in assigned:
-                if tp.topic != topic:
-                    continue
-                head = heads.get(tp.partition)
+            for tp in pending:
+                head = heads.get(tp.partition) if tp.topic == topic else None
                 if head is not None:
                     self._heads[tp] = head
                     self.consumer.seek(tp, head.offset + 1)
                     log.info(
-                        "%s[%d]: resuming after stored offset %d", topic, tp.partition, head.offset
+                        "%s[%d]: resume after stored offset %d", topic, tp.partition, head.offset
                     )
-
-    def _on_revoked(self, revoked: list[TopicPartition]) -> None:
-        for tp in revoked:
-            try:
-                self._flush(tp)
-            except AuditTrailError as exc:
-                # Not committed, so the next owner re-reads it from the store's head.
-                log.warning("abandoning unstored batch of %s: %s", tp, exc)
-            self._batches.pop(tp, None)
-            self._heads.pop(tp, None)
 
     def _retrying_value(
         self, fn: Callable[[str], dict[int, ChainHead]], arg: str
@@ -231,7 +235,8 @@ class IngestService:
 
     def _idle_since(self, since: float | None, got_records: bool) -> float | None:
         assigned = self.consumer.assignment()
-        if got_records or self._batches or not assigned:
+        pending = any(len(batch) for batch in self._batches.values())
+        if got_records or pending or self._to_resume or not assigned:
             return None
         ends = self.consumer.end_offsets(list(assigned))
         if all(self.consumer.position(tp) >= ends[tp] for tp in assigned):

@@ -14,16 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from audit_trail.stack import TopicLayout, ensure_topics, kafka_down, kafka_status, kafka_up
-
-
-def _docker_answers() -> bool:
-    try:
-        import docker  # type: ignore[import-untyped]
-
-        docker.from_env(timeout=3).ping()
-        return True
-    except Exception:
-        return False
+from tests.support.docker import docker_answers
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +23,7 @@ def kafka_bootstrap() -> Iterator[str]:
     if external:
         yield external
         return
-    if _docker_answers():
+    if docker_answers():
         from testcontainers.kafka import KafkaContainer  # type: ignore[import-untyped]
 
         with KafkaContainer().with_kraft() as container:

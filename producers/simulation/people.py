@@ -43,7 +43,7 @@ def _person(rng: random.Random, role: str, n: int) -> Person:
     first, last = rng.choice(_FIRST), rng.choice(_LAST)
     prefix, country, region, city = rng.choice(_NETWORKS)
     return Person(
-        id=f"{role[:4]}-{n:06d}",
+        id=f"{role}-{n:05d}",
         role=role,
         name=f"{first} {last}",
         email=f"{first.lower()}.{last.lower()}{n}@example.com",

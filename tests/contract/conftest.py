@@ -23,19 +23,10 @@ from ledger import ChainHead, EmbeddedStore, Row, ServerStore, link, trail_row
 from ledger.store import SqlStore
 from producers.events import Event
 from schemas import AvroCodec
+from tests.support.docker import docker_answers
 from tests.support.samples import one_of_each
 
 OpenStore = Callable[[str], SqlStore]
-
-
-def _docker_answers() -> bool:
-    try:
-        import docker  # type: ignore[import-untyped]
-
-        docker.from_env(timeout=3).ping()
-        return True
-    except Exception:
-        return False
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +36,7 @@ def clickhouse_url() -> Iterator[str]:
     if external:
         yield external
         return
-    if not _docker_answers():
+    if not docker_answers():
         pytest.skip(
             "no ClickHouse server: set AUDIT_TEST_CLICKHOUSE_URL=clickhouse://user:pw@host:9000 "
             "or run a Docker engine (testcontainers)"

@@ -1,0 +1,73 @@
+"""Helpers for ingest tests: fill topics with simulated days, run the real consumer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaConsumer
+
+from audit_trail.stack import TopicLayout
+from consumers import DeadLetterPublisher, IngestConfig, IngestService
+from ledger import Store
+from producers import AuditProducer
+from producers.events import Event
+from producers.simulation import simulate
+from schemas import SESSION_FAMILY, TRANSACTION_FAMILY
+
+DAY = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def family_topics(topics: TopicLayout) -> dict[str, str]:
+    return {SESSION_FAMILY: topics.session, TRANSACTION_FAMILY: topics.transaction}
+
+
+def fill(bootstrap: str, topics: TopicLayout, sessions: int, seed: int = 1) -> list[Event]:
+    events = list(simulate(sessions, seed, DAY))
+    with AuditProducer(bootstrap, family_topics(topics), linger_ms=20) as producer:
+        for event in events:
+            producer.send(event)
+    return events
+
+
+def service(
+    bootstrap: str, topics: TopicLayout, store: Store, group: str | None = None, **config: Any
+) -> IngestService:
+    settings = IngestConfig(
+        topics=(topics.session, topics.transaction),
+        dead_letter_topic=topics.dead_letter,
+        group_id=group or f"test-{uuid.uuid4().hex[:8]}",
+        **config,
+    )
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=settings.group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=settings.max_poll_records,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+    )
+    return IngestService(
+        settings, consumer, store, DeadLetterPublisher(bootstrap, topics.dead_letter)
+    )
+
+
+def stored_ids(store: Store, topics: TopicLayout) -> list[str]:
+    rows = store.query(
+        "SELECT toString(event_id) FROM trail WHERE kafka_topic IN ({a:String}, {b:String}) "
+        "AND family != 'dead_letter'",
+        {"a": topics.session, "b": topics.transaction},
+    )
+    return [r[0] for r in rows]
+
+
+def offsets_contiguous(store: Store, topic: str) -> bool:
+    rows = store.query(
+        "SELECT kafka_partition, min(kafka_offset), max(kafka_offset), count(), "
+        "uniqExact(kafka_offset) FROM trail WHERE kafka_topic = {t:String} "
+        "GROUP BY kafka_partition",
+        {"t": topic},
+    )
+    return all(lo == 0 and hi - lo + 1 == n == distinct for _, lo, hi, n, distinct in rows)
