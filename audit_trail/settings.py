@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     dead_letter_max_consecutive: int = Field(default=200, ge=1)
     dead_letter_max_ratio: float = Field(default=0.5, gt=0, le=1)
     metrics_port: int | None = Field(default=None, description="Serve Prometheus metrics")
+    metrics_address: str = "127.0.0.1"
 
     @property
     def topics(self) -> TopicLayout:

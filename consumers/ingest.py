@@ -117,9 +117,12 @@ class IngestService:
         head = self._heads.get(tp)
         batch = self._batches.setdefault(tp, PartitionBatch(tp.topic, tp.partition))
         ingested_at = self.clock()
+        floor = head.offset if head is not None else -1
         for message in messages:
-            if head is not None and message.offset <= head.offset:
-                continue  # already in the store (a replay after a crash or a reset)
+            # At or below the floor: already stored (a replay after a crash or a reset),
+            # or already in this batch (fetched again after a seek).
+            if message.offset <= max(floor, batch.last_offset if batch.items else -1):
+                continue
             item = to_item(self.codec, message, ingested_at)
             if item.letter is not None:
                 self.metrics.dead_letter(item.letter.reason_code)
@@ -201,13 +204,17 @@ class IngestService:
         for topic in sorted({tp.topic for tp in pending}):
             heads = self._retrying_value(self.store.chain_heads, topic)
             for tp in pending:
-                head = heads.get(tp.partition) if tp.topic == topic else None
-                if head is not None:
-                    self._heads[tp] = head
-                    self.consumer.seek(tp, head.offset + 1)
-                    log.info(
-                        "%s[%d]: resume after stored offset %d", topic, tp.partition, head.offset
-                    )
+                if tp.topic != topic:
+                    continue
+                head = heads.get(tp.partition)
+                if head is None:
+                    # Nothing stored yet (a new store): the trail wants all Kafka still
+                    # has, whatever offsets the group committed for another store.
+                    self.consumer.seek_to_beginning(tp)
+                    continue
+                self._heads[tp] = head
+                self.consumer.seek(tp, head.offset + 1)
+                log.info("%s[%d]: resume after stored offset %d", topic, tp.partition, head.offset)
 
     def _retrying_value(
         self, fn: Callable[[str], dict[int, ChainHead]], arg: str
@@ -248,6 +255,7 @@ class IngestService:
         if now - self._lag_checked < 5.0:
             return
         self._lag_checked = now
+        self.metrics.tick(now)
         assigned = list(self.consumer.assignment())
         if assigned:
             ends = self.consumer.end_offsets(assigned)

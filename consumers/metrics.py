@@ -34,6 +34,12 @@ class IngestMetrics:
             registry=self.registry,
         )  # fmt: skip
         self.store_available.set(1)
+        self.throughput = Gauge(
+            "audit_ingest_throughput_rows_per_second", "Rows stored per second, recent",
+            registry=self.registry,
+        )  # fmt: skip
+        self._rows_total = 0
+        self._rows_at: tuple[float, int] | None = None
 
     def serve(self, port: int, address: str = "127.0.0.1") -> None:
         start_http_server(port, addr=address, registry=self.registry)
@@ -41,6 +47,14 @@ class IngestMetrics:
     def batch_stored(self, topic: str, rows: int, seconds: float) -> None:
         self.rows.labels(topic).inc(rows)
         self.batches.observe(seconds)
+        self._rows_total += rows
+
+    def tick(self, now: float) -> None:
+        """Refresh rows/s; called every few seconds by the loop."""
+        if self._rows_at is not None and now > self._rows_at[0]:
+            then, rows = self._rows_at
+            self.throughput.set((self._rows_total - rows) / (now - then))
+        self._rows_at = (now, self._rows_total)
 
     def dead_letter(self, reason: str) -> None:
         self.dead_letters.labels(reason).inc()

@@ -12,3 +12,11 @@ echo "== Kafka"
 $at stack up
 echo "== simulate $SESSIONS sessions (seed $SEED)"
 $at simulate --sessions "$SESSIONS" --seed "$SEED"
+echo "== consume into the embedded store (${AUDIT_DATA_DIR:-var})"
+$at consume --until-idle
+echo "== one session's timeline (the busiest)"
+$at timeline
+echo "== stored events per type"
+$at counts
+echo "== verify: hash chains, contiguous offsets, unique event ids"
+$at verify

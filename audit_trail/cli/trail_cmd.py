@@ -28,7 +28,7 @@ def consume(
     metrics = IngestMetrics()
     port = metrics_port if metrics_port is not None else settings.metrics_port
     if port is not None:
-        metrics.serve(port)
+        metrics.serve(port, settings.metrics_address)
     trail = wiring.store(settings)
     try:
         service = wiring.ingest_service(settings, trail, metrics)

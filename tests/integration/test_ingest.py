@@ -171,3 +171,35 @@ def _committed(bootstrap: str, group: str, topics: TopicLayout) -> int:
         return total
     finally:
         probe.close()
+
+
+def test_metrics_endpoint_reports_rows_lag_latency_and_dead_letters(
+    kafka_bootstrap: str, topics: TopicLayout, store: EmbeddedStore
+) -> None:
+    import socket
+    import urllib.request
+
+    sent = fill(kafka_bootstrap, topics, sessions=30, seed=41)
+    raw = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    raw.send(topics.session, key=b"x", value=b"\xc3\x01 not really")
+    raw.flush()
+    raw.close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ingest = service(kafka_bootstrap, topics, store)
+    ingest.metrics.serve(port)
+    ingest.run(until_idle=True)
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    stored = sum(v for k, v in samples.items() if k.startswith("audit_ingest_rows_total"))
+    assert stored == len(sent) + 1  # the dead letter is a trail row too
+    assert samples['audit_ingest_dead_letters_total{reason="unknown_fingerprint"}'] == 1
+    assert samples["audit_ingest_batch_seconds_count"] >= 2
+    assert any(k.startswith("audit_ingest_lag{") for k in samples)
+    assert "audit_ingest_throughput_rows_per_second" in samples
+    assert samples["audit_store_available"] == 1
