@@ -8,6 +8,7 @@ is not running, and stopped at the end only if this test run started it).
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -31,6 +32,7 @@ def kafka_bootstrap() -> Iterator[str]:
         return
     already_running = kafka_status().running
     bootstrap = kafka_up()
+    _wait_for_group_coordinator(bootstrap)
     yield bootstrap
     if not already_running and not os.environ.get("AUDIT_KEEP_STACK"):
         kafka_down()
@@ -47,3 +49,20 @@ def topics(kafka_bootstrap: str) -> TopicLayout:
     )
     ensure_topics(kafka_bootstrap, layout, partitions=4)
     return layout
+
+
+def _wait_for_group_coordinator(bootstrap: str) -> None:
+    """A fresh broker creates __consumer_offsets on first use; wait until groups work."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import CoordinatorNotAvailableError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        for _ in range(150):
+            try:
+                admin.list_group_offsets({"audit-trail-warmup": None})
+                return
+            except CoordinatorNotAvailableError:
+                time.sleep(0.2)
+    finally:
+        admin.close()
