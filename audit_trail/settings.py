@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, description="Serve Prometheus metrics")
     metrics_address: str = "127.0.0.1"
 
+    master_key: str | None = Field(
+        default=None,
+        description="Base64 32-byte key wrapping subjects' keys; unset: DATA_DIR/master.key",
+    )
+    retention_chat_note_file_months: int = Field(default=12, ge=1)
+    retention_billing_months: int = Field(default=60, ge=1)
+    retention_other_months: int = Field(default=24, ge=1)
+
     @property
     def topics(self) -> TopicLayout:
         return TopicLayout(self.topic_session, self.topic_transaction, self.topic_dead_letter)

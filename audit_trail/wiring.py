@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from kafka import KafkaConsumer
 
 from audit_trail.settings import Settings
 from audit_trail.stack import ensure_topics, kafka_status
 from consumers import DeadLetterPublisher, IngestConfig, IngestMetrics, IngestService
 from ledger import Store, open_store
+from ledger.privacy import KeyStore, RowOpener, RowSealer, StoreKeyStore, master_key_from
+from ledger.reader import TrailReader
+from ledger.retention import RetentionPolicy, apply_retention
 from producers import AuditProducer
 from schemas import AuditTrailError
 
@@ -38,7 +44,29 @@ def producer(settings: Settings) -> AuditProducer:
 def store(settings: Settings) -> Store:
     opened = open_store(settings.clickhouse_url, settings.data_dir, settings.database)
     opened.migrate()
+    apply_retention(opened, retention_policy(settings))
     return opened
+
+
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    return RetentionPolicy(
+        chat_note_file_months=settings.retention_chat_note_file_months,
+        billing_months=settings.retention_billing_months,
+        other_months=settings.retention_other_months,
+    )
+
+
+def keys(settings: Settings, trail: Store) -> KeyStore:
+    return StoreKeyStore(trail, master_key_from(settings.master_key, settings.data_dir))
+
+
+@contextmanager
+def reader(settings: Settings) -> Iterator[TrailReader]:
+    trail = store(settings)
+    try:
+        yield TrailReader(trail, RowOpener(keys(settings, trail)))
+    finally:
+        trail.close()
 
 
 def ingest_service(settings: Settings, trail: Store, metrics: IngestMetrics) -> IngestService:
@@ -66,4 +94,13 @@ def ingest_service(settings: Settings, trail: Store, metrics: IngestMetrics) -> 
         heartbeat_interval_ms=min(3000, settings.consumer_session_timeout_ms // 3),
     )
     dead_letters = DeadLetterPublisher(bootstrap, config.dead_letter_topic)
-    return IngestService(config, consumer, trail, dead_letters, metrics=metrics)
+    subject_keys = keys(settings, trail)
+    return IngestService(
+        config,
+        consumer,
+        trail,
+        dead_letters,
+        metrics=metrics,
+        sealer=RowSealer(subject_keys),
+        keys=subject_keys,
+    )

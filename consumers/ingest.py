@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
@@ -30,12 +30,16 @@ from tenacity import (
 from consumers.batching import PartitionBatch
 from consumers.config import IngestConfig
 from consumers.dead_letters import DeadLetterGuard, DeadLetterPublisher
-from consumers.decoding import to_item
+from consumers.decoding import Sealer, to_item
 from consumers.metrics import IngestMetrics
 from ledger import ChainHead, Store, link
 from schemas import AvroCodec, Retriable
 
 log = logging.getLogger(__name__)
+
+
+class KeyFlusher(Protocol):
+    def flush(self) -> None: ...
 
 
 @dataclass
@@ -57,6 +61,8 @@ class IngestService:
         *,
         codec: AvroCodec | None = None,
         metrics: IngestMetrics | None = None,
+        sealer: Sealer | None = None,
+        keys: KeyFlusher | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
@@ -66,6 +72,8 @@ class IngestService:
         self.codec = codec if codec is not None else AvroCodec()
         self.metrics = metrics if metrics is not None else IngestMetrics()
         self.clock = clock
+        self.sealer = sealer
+        self.keys = keys
         self.stop_requested = threading.Event()
         self.guard = DeadLetterGuard(
             config.dead_letter_max_consecutive,
@@ -123,7 +131,7 @@ class IngestService:
             # or already in this batch (fetched again after a seek).
             if message.offset <= max(floor, batch.last_offset if batch.items else -1):
                 continue
-            item = to_item(self.codec, message, ingested_at)
+            item = to_item(self.codec, message, ingested_at, self.sealer)
             if item.letter is not None:
                 self.metrics.dead_letter(item.letter.reason_code)
                 self.guard.bad(item.letter)
@@ -154,7 +162,10 @@ class IngestService:
         started = time.monotonic()
         head = self._heads.get(tp) or ChainHead.start(tp.topic, tp.partition)
         rows, new_head = link(batch.rows(), head)
+        # 0. subjects' new keys stored (a row must never reach the store before its key),
         # 1. dead letters acknowledged, 2. rows stored, 3. offsets committed.
+        if self.keys is not None:
+            self._retrying(self.keys.flush)
         self._retrying(self.dead_letters.send_all, batch.letters())
         self._retrying(self.store.insert_trail, rows, batch.dedup_token)
         self.consumer.commit({tp: OffsetAndMetadata(batch.last_offset + 1, "", -1)})

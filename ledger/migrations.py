@@ -43,6 +43,16 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
     @property
+    def backends(self) -> frozenset[str]:
+        """A first line ``-- backend: server`` limits a migration to those backends
+        (access control exists on a ClickHouse server, not in the embedded engine)."""
+        first = self.sql.lstrip().splitlines()[0] if self.sql.strip() else ""
+        match = re.match(r"--\s*backend:\s*([a-z, ]+)$", first)
+        if not match:
+            return frozenset({"embedded", "server"})
+        return frozenset(b.strip() for b in match[1].split(","))
+
+    @property
     def label(self) -> str:
         return f"{self.version:04d}_{self.name}"
 
@@ -100,6 +110,7 @@ def apply(
     execute: Callable[[str], None],
     query: Callable[[str, Mapping[str, Any] | None], list[tuple[Any, ...]]],
     migrations: Sequence[Migration] | None = None,
+    backend: str = "embedded",
 ) -> list[str]:
     """Apply what is not applied yet, in order; returns the labels of those applied now."""
     execute(LEDGER_TABLE)
@@ -111,6 +122,8 @@ def apply(
     }
     applied: list[str] = []
     for migration in available() if migrations is None else migrations:
+        if backend not in migration.backends:
+            continue
         checksum = recorded.get(migration.version)
         if checksum is not None:
             if checksum != migration.checksum:

@@ -48,6 +48,8 @@ def _micros(value: Any) -> Any:
 class ServerStore(SqlStore):
     """The trail on a ClickHouse server (or cluster front) reached by URL."""
 
+    backend = "server"
+
     def __init__(self, url: str) -> None:
         host, kwargs = parse_url(url)
         self.database = check_database(kwargs.pop("database", None) or "audit")

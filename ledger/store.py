@@ -54,6 +54,10 @@ class Store(Protocol):
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
 
+    def execute(self, sql: str) -> None:
+        """A statement without a result (admin work: retention, key destruction)."""
+        ...
+
     def query_dicts(
         self, sql: str, params: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]: ...
@@ -88,6 +92,7 @@ class SqlStore(ABC):
     """Implements ``Store`` on top of a backend's primitives."""
 
     database: str
+    backend: str = "embedded"  # which migrations apply (see Migration.backends)
 
     @abstractmethod
     def _execute(self, sql: str) -> None:
@@ -110,7 +115,7 @@ class SqlStore(ABC):
     def close(self) -> None: ...
 
     def migrate(self) -> list[str]:
-        return migrations.apply(self._execute, self.query)
+        return migrations.apply(self._execute, self.query, backend=self.backend)
 
     def insert_trail(self, rows: Sequence[tuple[Any, ...]], dedup_token: str) -> None:
         check_token(dedup_token)
@@ -138,6 +143,9 @@ class SqlStore(ABC):
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         return self._select(sql, params).rows
+
+    def execute(self, sql: str) -> None:
+        self._execute(sql)
 
     def query_dicts(
         self, sql: str, params: Mapping[str, Any] | None = None

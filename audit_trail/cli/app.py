@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from audit_trail.cli import events_cmd, schemas_cmd, stack_cmd, trail_cmd
+from audit_trail.cli import events_cmd, reader_cmd, schemas_cmd, stack_cmd, trail_cmd
 from schemas import AuditTrailError
 
 app = typer.Typer(
@@ -24,6 +24,11 @@ app.command("consume")(trail_cmd.consume)
 app.command("verify")(trail_cmd.verify)
 app.command("timeline")(trail_cmd.timeline)
 app.command("counts")(trail_cmd.counts)
+app.command("trail")(reader_cmd.trail)
+app.command("payments")(reader_cmd.payments)
+app.command("sql")(reader_cmd.sql)
+app.command("export")(reader_cmd.export)
+app.command("erase")(reader_cmd.erase)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from kafka import KafkaConsumer
 from audit_trail.stack import TopicLayout
 from consumers import DeadLetterPublisher, IngestConfig, IngestService
 from ledger import Store
+from ledger.privacy import RowSealer
 from producers import AuditProducer
 from producers.events import Event
 from producers.simulation import simulate
@@ -32,8 +33,14 @@ def fill(bootstrap: str, topics: TopicLayout, sessions: int, seed: int = 1) -> l
 
 
 def service(
-    bootstrap: str, topics: TopicLayout, store: Store, group: str | None = None, **config: Any
+    bootstrap: str,
+    topics: TopicLayout,
+    store: Store,
+    group: str | None = None,
+    keys: Any = None,
+    **config: Any,
 ) -> IngestService:
+    """The real consumer; with ``keys`` (a KeyStore) it encrypts personal fields too."""
     settings = IngestConfig(
         topics=(topics.session, topics.transaction),
         dead_letter_topic=topics.dead_letter,
@@ -49,8 +56,14 @@ def service(
         session_timeout_ms=6000,
         heartbeat_interval_ms=1000,
     )
+    sealer = RowSealer(keys) if keys is not None else None
     return IngestService(
-        settings, consumer, store, DeadLetterPublisher(bootstrap, topics.dead_letter)
+        settings,
+        consumer,
+        store,
+        DeadLetterPublisher(bootstrap, topics.dead_letter),
+        sealer=sealer,
+        keys=keys,
     )
 
 

@@ -1,0 +1,139 @@
+"""`audit-trail trail`, `payments`, `sql`, `export`, `erase`: reading the trail, and the
+data subject's rights."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from audit_trail import wiring
+from audit_trail.settings import Settings
+from ledger.access import Viewer
+from ledger.erasure import BILLING_NOTE, erase_subject
+from ledger.sql_guard import run_readonly
+
+Output = Literal["table", "json"]
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _print(rows: list[dict[str, Any]], output: str) -> None:
+    if output == "json":
+        typer.echo(json.dumps(rows, default=_plain, indent=2))
+        return
+    for row in rows:
+        at = row.pop("occurred_at", "")
+        kind = row.pop("event_type", "")
+        rest = " ".join(f"{k}={_plain(v)}" for k, v in row.items())
+        typer.echo(f"{_plain(at):<32} {kind:<26} {rest}")
+    typer.echo(f"({len(rows)} rows)")
+
+
+_SHOWN = (
+    "occurred_at", "event_type", "actor_role", "actor_id", "device_kind", "device_os",
+    "device_browser", "device_app_version", "network_ip", "network_country", "network_city",
+    "participant_id", "granted", "reason", "offline_ms", "amount_minor", "price_minor",
+    "currency", "method", "attempt_number", "failure_code", "payer_name", "visibility",
+    "size_bytes", "media_type", "has_attachments", "service_stars",
+)  # fmt: skip
+
+
+def trail(
+    session_id: str,
+    as_: Annotated[str, typer.Option("--as", help="auditor, client:ID or specialist:ID")],
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """A session's trail as ROLE may see it (participants only; auditors everything)."""
+    viewer = Viewer.parse(as_)
+    with wiring.reader(Settings()) as reader:
+        rows = reader.session_trail(session_id, viewer)
+    if output == "table":
+        rows = [{k: r[k] for k in _SHOWN if k in r} for r in rows]
+    _print(rows, output)
+
+
+def payments(
+    as_: Annotated[str, typer.Option("--as", help="auditor, client:ID or specialist:ID")],
+    booking: Annotated[str | None, typer.Option(help="Booking id")] = None,
+    transaction: Annotated[str | None, typer.Option(help="Transaction id")] = None,
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """The payment attempts, outcomes and refunds of one booking or transaction."""
+    if (booking is None) == (transaction is None):
+        raise typer.BadParameter("give --booking or --transaction")
+    viewer = Viewer.parse(as_)
+    with wiring.reader(Settings()) as reader:
+        rows = reader.payment_trail(viewer, booking_id=booking, transaction_id=transaction)
+    _print(rows, output)
+
+
+def sql(query: str) -> None:
+    """Run read-only SQL (one SELECT) against the trail; writes and DDL are refused."""
+    trail_store = wiring.store(Settings())
+    try:
+        rows = run_readonly(trail_store, query)
+    finally:
+        trail_store.close()
+    if rows:
+        typer.echo("\t".join(rows[0]))
+    for row in rows:
+        typer.echo("\t".join("\\N" if v is None else str(_plain(v)) for v in row.values()))
+    typer.echo(f"({len(rows)} rows)", err=True)
+
+
+def export(
+    subject_id: str,
+    output: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    out: Annotated[Path | None, typer.Option("--out", help="File (default: stdout)")] = None,
+) -> None:
+    """Everything the trail holds about one person, decrypted, machine-readable."""
+    if output not in ("jsonl", "csv"):
+        raise typer.BadParameter("--format is jsonl or csv")
+    with wiring.reader(Settings()) as reader:
+        rows = list(reader.subject_rows(subject_id))
+    stream = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
+    try:
+        _write(rows, output, stream)
+    finally:
+        if out:
+            stream.close()
+    typer.echo(f"{len(rows)} events about {subject_id}. {BILLING_NOTE}", err=True)
+
+
+def _write(rows: Iterable[dict[str, Any]], output: str, stream: Any) -> None:
+    rows = list(rows)
+    if output == "jsonl":
+        for row in rows:
+            stream.write(json.dumps(row, default=_plain, sort_keys=True) + "\n")
+        return
+    names = sorted({k for row in rows for k in row})
+    writer = csv.DictWriter(stream, fieldnames=names)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _plain(v) if v is not None else "" for k, v in row.items()})
+
+
+def erase(
+    subject_id: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask")] = False,
+) -> None:
+    """Destroy the subject's personal-data key: their personal fields read as erased
+    everywhere; billing fields are kept until their retention ends."""
+    if not yes:
+        typer.confirm(f"Erase the personal data of {subject_id}? This cannot be undone", abort=True)
+    settings = Settings()
+    trail_store = wiring.store(settings)
+    try:
+        report = erase_subject(trail_store, wiring.keys(settings, trail_store), subject_id)
+    finally:
+        trail_store.close()
+    typer.echo(str(report))

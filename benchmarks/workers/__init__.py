@@ -1,0 +1,1 @@
+"""Worker processes started by the benchmark (see ``benchmarks.procs``)."""

@@ -1,0 +1,146 @@
+"""Sealing the personal columns of trail rows on the way in, opening them on the way out.
+
+Whose data a personal column is decides the key that seals it:
+- payer_name, payer_email: the payer's (``payer_id``, or the actor when a row has no
+  payer), purpose ``billing``: accounting records kept 5 years, an erasure keeps them;
+- every other personal column (network_ip/country/region/city, and any added later):
+  the actor's (``actor_id``), purpose ``personal``.
+
+Rows are sealed before the hash chain links them, so the chain covers the ciphertext
+and an erasure (destroying keys) leaves every hash valid. Sealing is randomised (fresh
+nonce, and a process's own keys), so a replayed batch is not byte-identical to the
+first run: replays must rely on the insert dedup token and the store's chain head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ledger.columns import INDEX, ROW_COLUMNS, Column
+from ledger.privacy.cipher import aad_for, aead, is_sealed, open_parsed, parse_sealed, seal_with
+from ledger.privacy.errors import SealedValueCorrupt, UnsealableRow
+from ledger.privacy.keys import KeyStore, Purpose
+from ledger.rows import Row
+
+ERASED = "[erased]"
+
+# Personal columns that are not the actor's: column -> (subject column, purpose).
+_NOT_THE_ACTORS: dict[str, tuple[str, Purpose]] = {
+    "payer_name": ("payer_id", "billing"),
+    "payer_email": ("payer_id", "billing"),
+}
+_ACTOR = INDEX["actor_id"]
+_EVENT_ID = INDEX["event_id"]
+
+
+@dataclass(frozen=True)
+class PersonalColumn:
+    name: str
+    index: int
+    subject_index: int  # the column naming whose data it is
+    purpose: Purpose
+
+
+def _personal(column: Column) -> PersonalColumn:
+    # A sealed value is text: only String columns can hold it.
+    if column.type not in ("String", "Nullable(String)"):
+        raise UnsealableRow(f"personal column {column.name} is {column.type}, not a String")
+    subject, purpose = _NOT_THE_ACTORS.get(column.name, ("actor_id", "personal"))
+    return PersonalColumn(column.name, INDEX[column.name], INDEX[subject], purpose)
+
+
+PERSONAL_COLUMNS: tuple[PersonalColumn, ...] = tuple(
+    _personal(c) for c in ROW_COLUMNS if c.personal
+)
+
+
+class RowSealer:
+    """Seals the personal values of trail rows (without hash columns) with subject keys.
+
+    Keys it creates are only buffered in the key store: call ``keys.flush()`` before
+    inserting the sealed rows.
+    """
+
+    def __init__(self, keys: KeyStore) -> None:
+        self._keys = keys
+
+    def seal(self, row: Row) -> Row:
+        """A copy of ``row`` with each non-null personal value sealed (or ``row`` itself)."""
+        if len(row) != len(ROW_COLUMNS):
+            raise UnsealableRow(
+                f"seal rows of {len(ROW_COLUMNS)} columns before linking, got {len(row)}"
+            )
+        sealed: list[Any] | None = None
+        ciphers: dict[tuple[str, Purpose], tuple[str, AESGCM]] = {}
+        event_id = str(row[_EVENT_ID])  # once per row: str(UUID) is not free
+        for column in PERSONAL_COLUMNS:
+            value = row[column.index]
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise UnsealableRow(f"{column.name} is {type(value).__name__}, not str")
+            subject = row[column.subject_index] or row[_ACTOR]
+            if not isinstance(subject, str) or not subject:
+                raise UnsealableRow(f"{column.name} has no data subject: actor_id is empty")
+            slot = (subject, column.purpose)
+            found = ciphers.get(slot)
+            if found is None:
+                key = self._keys.key_for(subject, column.purpose)
+                found = ciphers[slot] = (key.key_id, aead(key.key))
+            if sealed is None:
+                sealed = list(row)
+            sealed[column.index] = seal_with(
+                found[1], found[0], value, aad_for(event_id, column.name)
+            )
+        return row if sealed is None else tuple(sealed)
+
+    def seal_all(self, rows: Iterable[Row]) -> list[Row]:
+        return [self.seal(row) for row in rows]
+
+
+class RowOpener:
+    """Opens the personal values of rows read back as dicts (e.g. ``Store.query_dicts``).
+
+    A value whose key is destroyed reads as ``ERASED``; values that are not sealed
+    (None, or plaintext from before sealing) pass through; a sealed value that does not
+    authenticate raises ``SealedValueCorrupt`` (tampering must not pass unnoticed).
+    Keys are looked up once per call, for all its rows, and not kept between calls.
+    """
+
+    def __init__(self, keys: KeyStore) -> None:
+        self._keys = keys
+
+    def open(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        return self.open_all([row])[0]
+
+    def open_all(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        names = [c.name for c in PERSONAL_COLUMNS]
+        key_ids = {
+            parse_sealed(value).key_id
+            for row in rows
+            for name in names
+            if is_sealed(value := row.get(name))
+        }
+        keys = self._keys.keys_by_id(key_ids) if key_ids else {}
+        opened = []
+        for row in rows:
+            copy = dict(row)
+            for name in names:
+                value = copy.get(name)
+                if not is_sealed(value):
+                    continue
+                if "event_id" not in row:
+                    raise SealedValueCorrupt(f"select event_id with {name}: it is part of the AAD")
+                parsed = parse_sealed(value)
+                key = keys.get(parsed.key_id)
+                copy[name] = (
+                    ERASED
+                    if key is None
+                    else open_parsed(parsed, key, aad_for(row["event_id"], name))
+                )
+            opened.append(copy)
+        return opened

@@ -1,0 +1,118 @@
+"""Role-scoped reads of the trail: a session's timeline, a payment trail, a subject's data.
+
+Every identifier is validated before a query is built, and every value reaches
+ClickHouse as a query parameter. Personal fields are decrypted only for those allowed
+to see them; the rest never leave the store in the first place.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from ledger.access import (
+    BILLING_FIELDS,
+    NETWORK_FIELDS,
+    NotPermitted,
+    Viewer,
+    session_uuid,
+    subject_id,
+)
+from ledger.store import Store
+
+_ROW = "* EXCEPT (prev_hash, row_hash)"
+PAYMENT_TYPES = ("payment_attempted", "payment_succeeded", "payment_failed", "refund_issued")
+
+_TOOK_PART = """
+SELECT count() FROM trail
+WHERE session_id = {sid:UUID} AND family != 'dead_letter' AND (
+       (client_id = {me:String} AND {role:String} = 'client')
+    OR (specialist_id = {me:String} AND {role:String} = 'specialist')
+    OR (participant_id = {me:String} AND participant_role = {role:String}))
+"""
+
+
+class Opener(Protocol):
+    """Decrypts the personal fields left in a row (see ledger.privacy.RowOpener)."""
+
+    def open(self, row: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class TrailReader:
+    def __init__(self, store: Store, opener: Opener) -> None:
+        self.store = store
+        self.opener = opener
+
+    def session_trail(self, session_id: str | uuid.UUID, viewer: Viewer) -> list[dict[str, Any]]:
+        """The session's events in order, as ``viewer`` may see them."""
+        sid = session_uuid(session_id)
+        self._check_took_part(sid, viewer)
+        rows = self.store.query_dicts(
+            f"SELECT {_ROW} FROM trail WHERE session_id = {{sid:UUID}} "
+            "AND (family != 'dead_letter' OR {auditor:Bool}) ORDER BY occurred_at, event_id",
+            {"sid": sid, "auditor": viewer.is_auditor},
+        )
+        return [self._shape(row, viewer) for row in rows]
+
+    def payment_trail(
+        self,
+        viewer: Viewer,
+        *,
+        booking_id: str | uuid.UUID | None = None,
+        transaction_id: str | uuid.UUID | None = None,
+    ) -> list[dict[str, Any]]:
+        """Payment attempts, outcomes and refunds of one booking or one transaction."""
+        if (booking_id is None) == (transaction_id is None):
+            raise ValueError("give exactly one of booking_id or transaction_id")
+        column, value = (
+            ("booking_id", session_uuid(booking_id, "booking id"))
+            if booking_id is not None
+            else ("transaction_id", session_uuid(transaction_id, "transaction id"))  # type: ignore[arg-type]
+        )
+        found = self.store.query(
+            f"SELECT session_id FROM trail WHERE {column} = {{id:UUID}} LIMIT 1", {"id": value}
+        )
+        if not found:
+            raise NotPermitted(f"not permitted: {viewer} may not read {column} {value}")
+        self._check_took_part(found[0][0], viewer, what=f"{column} {value}")
+        rows = self.store.query_dicts(
+            f"SELECT {_ROW} FROM trail WHERE session_id = {{sid:UUID}} AND {column} = {{id:UUID}}"
+            " AND event_type IN {types:Array(String)} ORDER BY occurred_at, event_id",
+            {"sid": found[0][0], "id": value, "types": list(PAYMENT_TYPES)},
+        )
+        return [self._shape(row, viewer) for row in rows]
+
+    def subject_rows(self, subject: str) -> Iterator[dict[str, Any]]:
+        """Everything the trail holds about one person, for their access request: every
+        event they appear in, with their own personal fields decrypted and nobody
+        else's personal fields at all."""
+        sid = subject_id(subject)
+        rows = self.store.query_dicts(
+            f"SELECT {_ROW} FROM trail WHERE has(subjects, {{s:String}}) "
+            "AND family != 'dead_letter' ORDER BY occurred_at, event_id",
+            {"s": sid},
+        )
+        as_subject = Viewer("client", sid)  # sees exactly their own personal fields
+        for row in rows:
+            yield self._shape(row, as_subject)
+
+    def _check_took_part(self, sid: Any, viewer: Viewer, what: str | None = None) -> None:
+        if viewer.is_auditor:
+            return
+        took_part = self.store.query(
+            _TOOK_PART, {"sid": sid, "me": viewer.id or "", "role": viewer.role}
+        )
+        if not took_part or not took_part[0][0]:
+            # The same words whether the session exists or not: no existence oracle.
+            raise NotPermitted(f"not permitted: {viewer} may not read {what or f'session {sid}'}")
+
+    def _shape(self, row: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
+        if not viewer.may_see_network(row.get("actor_id")):
+            for name in NETWORK_FIELDS:
+                row.pop(name, None)
+        if not viewer.may_see_billing(row.get("payer_id")):
+            for name in BILLING_FIELDS:
+                row.pop(name, None)
+        opened = self.opener.open(row)
+        return {k: v for k, v in opened.items() if v is not None}

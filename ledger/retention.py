@@ -1,0 +1,67 @@
+"""Retention per event category, enforced by ClickHouse TTL on the month-partitioned trail.
+
+Defaults come from the platform's policies: chat, note and file metadata 12 months;
+payment and billing records (the transaction family: bookings, payments, refunds) 5
+years, as accounting law asks; everything else 2 years. Rows go when a merge applies
+the TTL (ClickHouse runs them in the background; ``OPTIMIZE ... FINAL`` forces one).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ledger.store import Store
+
+CHAT_NOTE_FILE = ("chat_message_sent", "note_saved", "file_transferred")
+BILLING_FAMILY = "transaction_event"
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    chat_note_file_months: int = 12
+    billing_months: int = 60
+    other_months: int = 24
+
+    def __post_init__(self) -> None:
+        for name, months in vars(self).items():
+            if not 1 <= months <= 1200:
+                raise ValueError(f"{name} must be 1..1200 months, got {months}")
+
+    def months(self) -> list[int]:
+        """In the order of the TTL clauses ClickHouse reports back."""
+        return [self.chat_note_file_months, self.billing_months, self.other_months]
+
+    def category_of(self, family: str, event_type: str) -> str:
+        if event_type in CHAT_NOTE_FILE:
+            return "chat_note_file"
+        return "billing" if family == BILLING_FAMILY else "other"
+
+    def ttl_sql(self) -> str:
+        chat = ", ".join(f"'{t}'" for t in CHAT_NOTE_FILE)
+        at = "toDateTime(occurred_at)"
+        return (
+            f"{at} + INTERVAL {self.chat_note_file_months} MONTH DELETE "
+            f"WHERE event_type IN ({chat}), "
+            f"{at} + INTERVAL {self.billing_months} MONTH DELETE "
+            f"WHERE family = '{BILLING_FAMILY}', "
+            f"{at} + INTERVAL {self.other_months} MONTH DELETE "
+            f"WHERE family != '{BILLING_FAMILY}' AND event_type NOT IN ({chat})"
+        )
+
+
+def apply_retention(store: Store, policy: RetentionPolicy) -> bool:
+    """Set the trail's TTL to ``policy``; returns whether it changed anything."""
+    current = store.query(
+        "SELECT engine_full FROM system.tables WHERE database = currentDatabase() "
+        "AND name = 'trail'"
+    )
+    wanted = policy.ttl_sql()
+    months = [int(m) for m in re.findall(r"toIntervalMonth\((\d+)\)", str(current[0][0]))]
+    if current and months == policy.months():
+        return False
+    # Existing parts get the new TTL at their next merge, not in one big rewrite now.
+    store.execute(
+        f"ALTER TABLE trail MODIFY TTL {wanted} SETTINGS materialize_ttl_after_modify = 0"
+    )
+    return True
