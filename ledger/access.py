@@ -20,7 +20,7 @@ NETWORK_FIELDS = ("network_ip", "network_country", "network_region", "network_ci
 BILLING_FIELDS = ("payer_name", "payer_email")
 
 
-class NotPermitted(AuditTrailError):  # noqa: N818 - named by what the caller must know
+class NotPermitted(AuditTrailError):
     """The viewer may not read this. Says the same whether or not the thing exists."""
 
 
