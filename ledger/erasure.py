@@ -10,10 +10,11 @@ leave with the billing retention TTL.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from ledger.access import subject_id
-from ledger.privacy import KeyStore, record_erasure
+from ledger.privacy import ErasureIncomplete, KeyStore, record_erasure
 from ledger.store import Store
 
 BILLING_NOTE = (
@@ -39,9 +40,19 @@ class ErasureReport:
         )
 
 
-def erase_subject(store: Store, keys: KeyStore, subject: str) -> ErasureReport:
+def erase_subject(
+    store: Store, keys: KeyStore, subject: str, settle_s: float = 1.0
+) -> ErasureReport:
+    """Destroy ``subject``'s personal-data keys, record it, report what stays and why.
+
+    A consumer may have created a key for the subject that it had not stored yet when
+    the first pass ran; a second pass after ``settle_s`` (longer than a batch's age)
+    catches it. Destroying is idempotent.
+    """
     sid = subject_id(subject)
-    destroyed = keys.destroy(sid, ["personal"])
+    destroyed = _destroy(keys, sid)
+    time.sleep(settle_s)
+    destroyed += _destroy(keys, sid)
     counts = store.query(
         "SELECT countIf(actor_id = {s:String} AND network_ip IS NOT NULL), "
         "countIf(payer_id = {s:String} AND payer_name IS NOT NULL) "
@@ -52,3 +63,16 @@ def erase_subject(store: Store, keys: KeyStore, subject: str) -> ErasureReport:
     report = ErasureReport(sid, destroyed, erased, kept)
     record_erasure(store, sid, ["personal"], destroyed, BILLING_NOTE)
     return report
+
+
+def _destroy(keys: KeyStore, sid: str) -> int:
+    try:
+        return keys.destroy(sid, ["personal"])
+    except ErasureIncomplete as exc:
+        # The keys are gone from the table; old parts still on disk are cleaned up by
+        # ClickHouse shortly. Retry once, then report what was destroyed.
+        time.sleep(1.0)
+        try:
+            return keys.destroy(sid, ["personal"])
+        except ErasureIncomplete:
+            return exc.keys_destroyed

@@ -36,7 +36,7 @@ WHERE session_id = {sid:UUID} AND family != 'dead_letter' AND (
 class Opener(Protocol):
     """Decrypts the personal fields left in a row (see ledger.privacy.RowOpener)."""
 
-    def open(self, row: dict[str, Any]) -> dict[str, Any]: ...
+    def open_all(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
 
 
 class TrailReader:
@@ -53,7 +53,7 @@ class TrailReader:
             "AND (family != 'dead_letter' OR {auditor:Bool}) ORDER BY occurred_at, event_id",
             {"sid": sid, "auditor": viewer.is_auditor},
         )
-        return [self._shape(row, viewer) for row in rows]
+        return self._shape_all(rows, viewer)
 
     def payment_trail(
         self,
@@ -81,7 +81,7 @@ class TrailReader:
             " AND event_type IN {types:Array(String)} ORDER BY occurred_at, event_id",
             {"sid": found[0][0], "id": value, "types": list(PAYMENT_TYPES)},
         )
-        return [self._shape(row, viewer) for row in rows]
+        return self._shape_all(rows, viewer)
 
     def subject_rows(self, subject: str) -> Iterator[dict[str, Any]]:
         """Everything the trail holds about one person, for their access request: every
@@ -94,8 +94,7 @@ class TrailReader:
             {"s": sid},
         )
         as_subject = Viewer("client", sid)  # sees exactly their own personal fields
-        for row in rows:
-            yield self._shape(row, as_subject)
+        yield from self._shape_all(rows, as_subject)
 
     def _check_took_part(self, sid: Any, viewer: Viewer, what: str | None = None) -> None:
         if viewer.is_auditor:
@@ -107,12 +106,14 @@ class TrailReader:
             # The same words whether the session exists or not: no existence oracle.
             raise NotPermitted(f"not permitted: {viewer} may not read {what or f'session {sid}'}")
 
-    def _shape(self, row: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
-        if not viewer.may_see_network(row.get("actor_id")):
-            for name in NETWORK_FIELDS:
-                row.pop(name, None)
-        if not viewer.may_see_billing(row.get("payer_id")):
-            for name in BILLING_FIELDS:
-                row.pop(name, None)
-        opened = self.opener.open(row)
-        return {k: v for k, v in opened.items() if v is not None}
+    def _shape_all(self, rows: list[dict[str, Any]], viewer: Viewer) -> list[dict[str, Any]]:
+        """Drop what ``viewer`` may not see, then decrypt the rest (one key lookup)."""
+        for row in rows:
+            if not viewer.may_see_network(row.get("actor_id")):
+                for name in NETWORK_FIELDS:
+                    row.pop(name, None)
+            if not viewer.may_see_billing(row.get("payer_id")):
+                for name in BILLING_FIELDS:
+                    row.pop(name, None)
+        opened = self.opener.open_all(rows)
+        return [{k: v for k, v in row.items() if v is not None} for row in opened]
