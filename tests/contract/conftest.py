@@ -13,17 +13,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from ledger import ChainHead, EmbeddedStore, Row, ServerStore, link, trail_row
+from ledger import ChainHead, EmbeddedStore, Row, ServerStore, link
 from ledger.store import SqlStore
-from producers.events import Event
-from schemas import AvroCodec
 from tests.support.docker import docker_answers
+from tests.support.rows import decoded_rows
 from tests.support.samples import one_of_each
 
 OpenStore = Callable[[str], SqlStore]
@@ -87,26 +85,6 @@ def store(open_store: OpenStore) -> SqlStore:
 def topic() -> str:
     """A topic of its own per test: rows, tokens and chain heads never collide."""
     return f"test.events-{uuid.uuid4().hex[:8]}"
-
-
-def decoded_rows(events: list[Event], topic: str, partition: int, first_offset: int) -> list[Row]:
-    """Trail rows the way the consumer makes them: model -> Avro bytes -> decode -> row."""
-    codec = AvroCodec()
-    rows = []
-    for offset, event in enumerate(events, start=first_offset):
-        decoded = codec.decode(codec.encode(event.family, event.to_avro()))
-        rows.append(
-            trail_row(
-                decoded.record,
-                family=decoded.writer.family,
-                schema_version=decoded.writer.version,
-                topic=topic,
-                partition=partition,
-                offset=offset,
-                ingested_at=datetime.now(UTC),
-            )
-        )
-    return rows
 
 
 def linked_rows(topic: str, partition: int = 0) -> tuple[list[Row], ChainHead]:

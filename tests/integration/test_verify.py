@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ledger import ChainHead, EmbeddedStore, Row, link, row_hash, trail_row, verify
+from ledger import ChainHead, EmbeddedStore, Row, link, row_hash, verify
 from ledger.columns import INDEX
 from ledger.verify import (
     ALTERED,
@@ -26,7 +26,7 @@ from ledger.verify import (
     TRUNCATED,
 )
 from producers.simulation import simulate
-from schemas import AvroCodec
+from tests.support.rows import decoded_rows
 
 pytestmark = pytest.mark.integration
 
@@ -48,22 +48,7 @@ def topic() -> str:
 
 
 def rows_for(topic: str, partition: int, count: int, seed: int = 5) -> list[Row]:
-    codec = AvroCodec()
-    rows = []
-    for offset, event in enumerate(islice(simulate(40, seed, DAY), count)):
-        decoded = codec.decode(codec.encode(event.family, event.to_avro()))
-        rows.append(
-            trail_row(
-                decoded.record,
-                family=decoded.writer.family,
-                schema_version=decoded.writer.version,
-                topic=topic,
-                partition=partition,
-                offset=offset,
-                ingested_at=datetime.now(UTC),
-            )
-        )
-    return rows
+    return decoded_rows(islice(simulate(40, seed, DAY), count), topic, partition)
 
 
 def ingest(store: EmbeddedStore, rows: list[Row], batch: int = 25) -> list[Row]:

@@ -15,6 +15,7 @@ from ledger.chain import ZERO_HASH, ChainError, ChainHead, canonical_bytes, link
 from ledger.columns import HASHED_NAMES, INDEX, ROW_COLUMNS
 from ledger.rows import Row, UnstorableRecord, trail_row
 from schemas import AvroCodec, InvalidInput
+from tests.support.rows import decoded_rows as build_rows
 from tests.support.samples import one_of_each
 
 TOPIC = "audit.session-events"
@@ -23,22 +24,7 @@ INGESTED = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
 
 def decoded_rows(partition: int = 0, ingested_at: datetime = INGESTED) -> list[Row]:
     """One row per event type, the way the consumer builds them (Avro bytes and back)."""
-    codec = AvroCodec()
-    rows = []
-    for offset, event in enumerate(one_of_each().values()):
-        decoded = codec.decode(codec.encode(event.family, event.to_avro()))
-        rows.append(
-            trail_row(
-                decoded.record,
-                family=decoded.writer.family,
-                schema_version=decoded.writer.version,
-                topic=TOPIC,
-                partition=partition,
-                offset=offset,
-                ingested_at=ingested_at,
-            )
-        )
-    return rows
+    return build_rows(one_of_each().values(), TOPIC, partition, ingested_at=ingested_at)
 
 
 def replaced(row: Row, name: str, value: Any) -> Row:

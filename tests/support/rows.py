@@ -1,0 +1,35 @@
+"""Trail rows the way the consumer makes them: model -> Avro bytes -> decode -> row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from ledger import Row, trail_row
+from producers.events import Event
+from schemas import AvroCodec
+
+
+def decoded_rows(
+    events: Iterable[Event],
+    topic: str,
+    partition: int = 0,
+    first_offset: int = 0,
+    ingested_at: datetime | None = None,
+) -> list[Row]:
+    codec = AvroCodec()
+    rows = []
+    for offset, event in enumerate(events, start=first_offset):
+        decoded = codec.decode(codec.encode(event.family, event.to_avro()))
+        rows.append(
+            trail_row(
+                decoded.record,
+                family=decoded.writer.family,
+                schema_version=decoded.writer.version,
+                topic=topic,
+                partition=partition,
+                offset=offset,
+                ingested_at=ingested_at or datetime.now(UTC),
+            )
+        )
+    return rows
