@@ -18,8 +18,8 @@ from typing import Any
 from kafka import KafkaProducer
 
 from audit_trail.stack import TopicLayout
+from benchmarks.confluent import confluent_frame, schema_ids
 from benchmarks.procs import Worker
-from benchmarks.registry_stub import confluent_frame, schema_ids
 from producers.events import Event
 from producers.simulation import simulate
 from schemas import SESSION_FAMILY, AvroCodec

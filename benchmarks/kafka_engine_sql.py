@@ -13,7 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from benchmarks.avro_flat import FlatColumn, flat_columns
-from ledger.columns import COLUMNS
+from benchmarks.confluent import registry_schemas
+from benchmarks.trail_check import CHECK_SQL
+from ledger import migrations
+from ledger.columns import COLUMNS, Column
+from ledger.retention import RetentionPolicy
+from schemas import default_registry
 
 _DIRECT = {
     "event_id": "event_id",
@@ -33,7 +38,8 @@ _DIRECT = {
 }
 
 
-def _expression(name: str, family: str, flat: list[FlatColumn]) -> str:
+def _expression(column: Column, family: str, flat: list[FlatColumn]) -> str:
+    name = column.name
     if name in _DIRECT:
         return _DIRECT[name]
     if name == "family":
@@ -45,8 +51,12 @@ def _expression(name: str, family: str, flat: list[FlatColumn]) -> str:
             return f"`{record}{name[len(prefix) :]}`"
     sources = [c.quoted for c in flat if c.path.startswith("payload.") and c.field == name]
     if not sources:
-        return "NULL"
+        quoted = column.type.replace("'", "\\'")
+        return f"CAST(NULL, '{quoted}')"  # a typed NULL: the view's column needs a type
     return sources[0] if len(sources) == 1 else f"coalesce({', '.join(sources)})"
+
+
+REGISTRY_URL = "{registry_url}"  # the worker puts its registry stub's URL here
 
 
 def kafka_table(
@@ -59,9 +69,10 @@ def kafka_table(
     settings: Mapping[str, int | str],
 ) -> str:
     columns = ",\n    ".join(f"{c.quoted} {c.type}" for c in flat_columns(schema))
+    every = {**settings, "format_avro_schema_registry_url": REGISTRY_URL}
     extra = "".join(
         f",\n    {key} = {value if isinstance(value, int) else repr(value)}"
-        for key, value in settings.items()
+        for key, value in every.items()
     )
     return (
         f"CREATE TABLE {table}\n(\n    {columns}\n)\nENGINE = Kafka\nSETTINGS\n"
@@ -74,5 +85,64 @@ def kafka_table(
 
 def materialized_view(view: str, source: str, family: str, schema: Mapping[str, Any]) -> str:
     flat = flat_columns(schema)
-    select = ",\n    ".join(f"{_expression(c.name, family, flat)} AS {c.name}" for c in COLUMNS)
+    select = ",\n    ".join(f"{_expression(c, family, flat)} AS {c.name}" for c in COLUMNS)
     return f"CREATE MATERIALIZED VIEW {view} TO trail AS\nSELECT\n    {select}\nFROM {source}"
+
+
+_TRAIL_DDL = ("CREATE TABLE IF NOT EXISTS trail", "ALTER TABLE trail ")
+
+
+def trail_ddl() -> list[str]:
+    """The ``trail`` table exactly as the project's migrations and retention build it
+    (columns, order key, materialized ``subjects``, bloom indexes, TTL). Views and other
+    tables are left out: ingest never touches them (and engine 25.8 lacks view comments)."""
+    statements = [
+        statement
+        for migration in migrations.available()
+        if "embedded" in migration.backends
+        for statement in migration.statements()
+        if statement.startswith(_TRAIL_DDL)
+    ]
+    ttl = RetentionPolicy().ttl_sql()
+    return [*statements, f"ALTER TABLE trail MODIFY TTL {ttl}"]
+
+
+def worker_args(
+    *,
+    bootstrap: str,
+    topics: Mapping[str, str],
+    group: str,
+    data_dir: str,
+    expected: int,
+    timeout_s: float,
+    settings: Mapping[str, int | str],
+) -> dict[str, Any]:
+    """Everything ``workers.kafka_engine`` needs, as plain statements (it imports no project
+    code: it runs under another chDB)."""
+    registry = default_registry()
+    tables, views, names = [], [], []
+    for family, topic in topics.items():
+        schema = registry.latest(family).source
+        tables.append(
+            kafka_table(
+                f"kafka_{family}",
+                schema,
+                brokers=bootstrap,
+                topic=topic,
+                group=group,
+                settings=settings,
+            )
+        )
+        views.append(materialized_view(f"mv_{family}", f"kafka_{family}", family, schema))
+        names.append(f"mv_{family}")
+    return {
+        "data_dir": data_dir,
+        "expected": expected,
+        "timeout_s": timeout_s,
+        "trail_ddl": trail_ddl(),
+        "kafka_tables": tables,
+        "views": views,
+        "view_names": names,
+        "schemas": registry_schemas(registry),
+        "check_sql": CHECK_SQL,
+    }

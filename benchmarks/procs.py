@@ -83,6 +83,7 @@ class Worker:
         *,
         env: Mapping[str, str] | None = None,
         on_message: Callable[[dict[str, Any]], None] | None = None,
+        python: Path | None = None,
     ) -> None:
         self.name = name
         self.messages: list[dict[str, Any]] = []
@@ -92,7 +93,12 @@ class Worker:
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("w", encoding="utf-8")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", f"benchmarks.workers.{module}", json.dumps(dict(args))],
+            [
+                str(python or sys.executable),
+                "-m",
+                f"benchmarks.workers.{module}",
+                json.dumps(dict(args)),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
@@ -112,6 +118,24 @@ class Worker:
                     self._on_message(message)
             else:
                 self._log.write(line)
+
+    def wait_for(self, kind: str, timeout_s: float) -> dict[str, Any]:
+        """Block until the worker sends a ``kind`` message (or fails, or time runs out)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = [m for m in self.messages if m["kind"] == kind]
+            if found:
+                return found[-1]
+            if self.exited():
+                self.wait(timeout_s=10)  # raises WorkerFailed with the log tail
+                break
+            time.sleep(0.05)
+        raise WorkerFailed(f"{self.name} sent no {kind!r} within {timeout_s:.0f} s")
+
+    def exited(self) -> bool:
+        """Whether the worker has ended, without reaping it (``wait`` reaps it)."""
+        state = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        return state is not None
 
     def send(self, line: str) -> None:
         """One line to the worker's stdin (see ``wait_for_parent``)."""

@@ -1,46 +1,24 @@
 """A tiny Confluent-compatible schema registry on loopback: ``GET /schemas/ids/<id>``.
 
-It serves the project's own schema versions, numbered 1, 2, ... in registry order, so
-ClickHouse's AvroConfluent reader can resolve the 4-byte schema id of the Confluent wire
-format. Our messages carry the same Avro datum behind a different header; see
-``confluent_frame``.
+Standard library only: it runs inside the Kafka-engine worker, whose interpreter has
+nothing but chDB installed (see ``contender_env``). ClickHouse's AvroConfluent reader
+asks it for the schema behind each message's 4-byte id, once per id (then cached).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from schemas import HEADER_SIZE, MARKER, SchemaRegistry, default_registry
-
-
-def schema_ids(registry: SchemaRegistry | None = None) -> dict[int, int]:
-    """Confluent schema id by our CRC-64 fingerprint (aliases included)."""
-    ids: dict[int, int] = {}
-    for number, version in enumerate(registry or default_registry(), start=1):
-        for fp in (version.fingerprint, *version.alias_fingerprints):
-            ids[fp] = number
-    return ids
-
-
-def confluent_frame(single_object: bytes, ids: dict[int, int]) -> bytes:
-    """The same datum in the Confluent wire format: ``00`` + 4-byte big-endian id + datum."""
-    if single_object[:2] != MARKER:
-        raise ValueError("not an Avro single-object message")
-    fp = int.from_bytes(single_object[2:HEADER_SIZE], "little")
-    return b"\x00" + ids[fp].to_bytes(4, "big") + single_object[HEADER_SIZE:]
-
 
 class RegistryStub:
-    """Serves the schemas on 127.0.0.1 from a daemon thread; ``url`` once started."""
+    """Serves ``schemas`` (id -> Avro schema JSON text) on 127.0.0.1 from a daemon thread."""
 
-    def __init__(self, registry: SchemaRegistry | None = None) -> None:
-        bodies = {
-            number: json.dumps({"schema": json.dumps(dict(version.source))}).encode()
-            for number, version in enumerate(registry or default_registry(), start=1)
-        }
+    def __init__(self, schemas: Mapping[int, str]) -> None:
+        bodies = {int(i): json.dumps({"schema": text}).encode() for i, text in schemas.items()}
         self.requests = 0
         stub = self
 

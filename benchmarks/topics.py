@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -36,5 +37,25 @@ def delete_run_topics(bootstrap: str, prefix: str) -> list[str]:
         if mine:
             admin.delete_topics(mine, timeout_ms=60_000)
         return mine
+    finally:
+        admin.close()
+
+
+def wait_group_done(
+    bootstrap: str, group: str, ends: dict[TopicPartition, int], timeout_s: float
+) -> float | None:
+    """When ``group`` has committed every partition's end offset (polled every 0.2 s): the
+    consumer commits only after the rows are stored, so this is "everything is stored"."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="audit-trail-bench-watch")
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            committed = admin.list_consumer_group_offsets(group)
+            if all(
+                tp in committed and committed[tp].offset >= end for tp, end in ends.items() if end
+            ):
+                return time.time()
+            time.sleep(0.2)
+        return None
     finally:
         admin.close()

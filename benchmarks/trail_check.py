@@ -1,9 +1,10 @@
 """What a contender stored, comparably: row count, distinct events, and a content checksum.
 
 The checksum covers every trail column both contenders fill from the message (envelope,
-device, network, payload) plus the Kafka partition; not the topic (each reads its own
-copy), the offset (the copies interleave differently), ingested_at or the hashes (the
-Kafka engine has no chain). Equal checksums: the same events, decoded the same way.
+device, payload) plus the Kafka partition; not the topic (each reads its own copy), the
+offset (the copies interleave differently), ingested_at, the hashes (the Kafka engine has
+no chain) or the personal columns (ours seals them per subject with a random nonce, the
+Kafka engine stores plaintext). Equal checksums: the same events, decoded the same way.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from ledger import Store
 from ledger.columns import ROW_COLUMNS
 
 _LEFT_OUT = {"kafka_topic", "kafka_offset", "ingested_at"}
-CHECKED = tuple(c.name for c in ROW_COLUMNS if c.name not in _LEFT_OUT)
+CHECKED = tuple(c.name for c in ROW_COLUMNS if c.name not in _LEFT_OUT and not c.personal)
 
 CHECK_SQL = (
     "SELECT count(), uniqExact(event_id), "
-    f"toString(sum(cityHash64({', '.join(CHECKED)}))) FROM trail"
+    f"toString(sum(cityHash64(tuple({', '.join(CHECKED)})))) FROM trail"
 )
 
 

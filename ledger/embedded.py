@@ -78,7 +78,13 @@ class EmbeddedStore(SqlStore):
             raise InvalidInput(f"rows do not fit the {table} columns: {exc}") from exc
         names = ", ".join(c.name for c in columns)
         # The token passed check_token: only characters that need no quoting.
-        settings = f" SETTINGS insert_deduplication_token = '{token}'" if token else ""
+        # The token also deduplicates what materialized views (trail_links) derive.
+        settings = (
+            f" SETTINGS insert_deduplication_token = '{token}', "
+            "deduplicate_blocks_in_dependent_materialized_views = 1"
+            if token
+            else ""
+        )
         with self._lock:
             try:
                 with self._live().send_insert(

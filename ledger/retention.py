@@ -8,8 +8,10 @@ the TTL (ClickHouse runs them in the background; ``OPTIMIZE ... FINAL`` forces o
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from ledger.store import Store
 
@@ -51,17 +53,50 @@ class RetentionPolicy:
 
 
 def apply_retention(store: Store, policy: RetentionPolicy) -> bool:
-    """Set the trail's TTL to ``policy``; returns whether it changed anything."""
-    current = store.query(
-        "SELECT engine_full FROM system.tables WHERE database = currentDatabase() "
-        "AND name = 'trail'"
-    )
-    wanted = policy.ttl_sql()
-    months = [int(m) for m in re.findall(r"toIntervalMonth\((\d+)\)", str(current[0][0]))]
-    if current and months == policy.months():
-        return False
-    # Existing parts get the new TTL at their next merge, not in one big rewrite now.
-    store.execute(
-        f"ALTER TABLE trail MODIFY TTL {wanted} SETTINGS materialize_ttl_after_modify = 0"
-    )
-    return True
+    """Set the TTLs to ``policy``; returns whether it changed anything.
+
+    The trail's rows go by category and event time; the chain's links (``trail_links``)
+    go by ingestion time after the longest retention, so they outlive their rows and
+    verify can tell expired rows from deleted ones.
+    """
+    changed = False
+    wanted = {
+        "trail": (policy.months(), policy.ttl_sql()),
+        "trail_links": (
+            [max(policy.months())],
+            f"toDateTime(ingested_at) + INTERVAL {max(policy.months())} MONTH DELETE",
+        ),
+    }
+    for table, (months, ttl) in wanted.items():
+        current = store.query(
+            "SELECT engine_full FROM system.tables WHERE database = currentDatabase() "
+            "AND name = {t:String}",
+            {"t": table},
+        )
+        found = [int(m) for m in re.findall(r"toIntervalMonth\((\d+)\)", str(current[0][0]))]
+        if found == months:
+            continue
+        # Existing parts get the new TTL at their next merge, not in one big rewrite now.
+        store.execute(
+            f"ALTER TABLE {table} MODIFY TTL {ttl} SETTINGS materialize_ttl_after_modify = 0"
+        )
+        changed = True
+    return changed
+
+
+def expired(
+    policy: RetentionPolicy, family: str, event_type: str, occurred_at: datetime, now: datetime
+) -> bool:
+    """Whether a row of this kind and age is past its retention (so may be gone)."""
+    months = {
+        "chat_note_file": policy.chat_note_file_months,
+        "billing": policy.billing_months,
+        "other": policy.other_months,
+    }[policy.category_of(family, event_type)]
+    return _add_months(occurred_at, months) <= now
+
+
+def _add_months(at: datetime, months: int) -> datetime:
+    year, month = divmod(at.month - 1 + months, 12)
+    day = min(at.day, calendar.monthrange(at.year + year, month + 1)[1])
+    return at.replace(year=at.year + year, month=month + 1, day=day)

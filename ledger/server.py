@@ -92,7 +92,14 @@ class ServerStore(SqlStore):
         times = [i for i, c in enumerate(columns) if "DateTime64" in c.type]
         data = [tuple(_micros(v) if i in times else v for i, v in enumerate(row)) for row in rows]
         names = ", ".join(c.name for c in columns)
-        settings = {"insert_deduplication_token": token} if token else {}
+        settings: dict[str, Any] = (
+            {
+                "insert_deduplication_token": token,
+                "deduplicate_blocks_in_dependent_materialized_views": 1,
+            }
+            if token
+            else {}
+        )
         self._call(
             f"insert into {table} failed",
             f"INSERT INTO {table} ({names}) VALUES",

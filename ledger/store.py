@@ -31,9 +31,11 @@ CHECKPOINT_COLUMNS = (
     Column("created_at", "DateTime64(6, 'UTC')"),
 )
 
+# From the chain's links, which outlive rows that retention removed: the head never
+# moves back, so expired rows are not ingested again.
 CHAIN_HEADS_SQL = """
 SELECT kafka_partition, max(kafka_offset), argMax(row_hash, kafka_offset)
-FROM trail
+FROM trail_links
 WHERE kafka_topic = {topic:String}
 GROUP BY kafka_partition
 """

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ledger.chain import ZERO_HASH, row_hash
 from ledger.columns import COLUMNS, INDEX
+from ledger.gaps import GapJudge
+from ledger.retention import RetentionPolicy
 from ledger.store import Store
 
 ALTERED = "altered_row"  # content no longer matches its own row_hash
@@ -132,21 +135,36 @@ class _Collector:
 
 
 def verify(
-    store: Store, topics: Iterable[str], *, page_rows: int = PAGE_ROWS, max_problems: int = 100
+    store: Store,
+    topics: Iterable[str],
+    *,
+    page_rows: int = PAGE_ROWS,
+    max_problems: int = 100,
+    policy: RetentionPolicy | None = None,
+    now: datetime | None = None,
 ) -> VerifyReport:
-    """Recompute the chains of ``topics`` from ``store``; the report names bad rows."""
+    """Recompute the chains of ``topics`` from ``store``; the report names bad rows.
+
+    With a retention ``policy``, rows missing from the trail are accepted when the
+    chain's links (``trail_links``) show they existed, chain correctly, and are past
+    their category's retention; any other missing row is a problem.
+    """
     order = list(dict.fromkeys(topics))
     report = VerifyReport()
     found = _Collector(report, max_problems)
+    at = now or datetime.now(UTC)
     for topic in order:
         checkpoints = _checkpoints(store, topic)
         for partition, first, last, count in store.query(PARTITIONS_SQL, {"topic": topic}):
+            gaps = GapJudge(store, topic, int(partition), policy, at)
             rows = _pages(store, topic, int(partition), int(first), page_rows)
-            starts = _check_partition(topic, int(partition), rows, checkpoints, found, report)
+            starts, last_hash = _check_partition(
+                topic, int(partition), rows, checkpoints, found, report, gaps
+            )
             report.partitions.append(
                 PartitionSummary(topic, int(partition), int(first), int(last), int(count), starts)
             )
-            _beyond_end(topic, int(partition), int(last), checkpoints, found)
+            _beyond_end(topic, int(partition), int(last), last_hash, checkpoints, found, gaps)
     _duplicate_ids(store, order, found, max_problems)
     rank = {topic: i for i, topic in enumerate(order)}
     report.problems.sort(key=lambda p: (rank[p.topic], p.partition, p.offset))
@@ -179,7 +197,8 @@ def _check_partition(
     checkpoints: dict[int, dict[int, set[str]]],
     found: _Collector,
     report: VerifyReport,
-) -> bool:
+    gaps: GapJudge,
+) -> tuple[bool, str]:
     marks = checkpoints.get(partition, {})
     expected: int | None = None
     last_hash = ""
@@ -198,7 +217,11 @@ def _check_partition(
         elif offset < expected:
             issues.append((DUPLICATE_OFFSET, f"offset {offset} is stored more than once"))
         elif offset > expected:
-            issues.append((GAP, f"offsets {expected}..{offset - 1} are missing before this row"))
+            why = gaps.unexplained(expected, offset - 1, last_hash, prev)
+            if why is not None:
+                issues.append(
+                    (GAP, f"offsets {expected}..{offset - 1} are missing before this row: {why}")
+                )
         elif prev != last_hash:
             issues.append(
                 (BROKEN_LINK, f"prev_hash is not the row_hash stored at offset {offset - 1}")
@@ -217,19 +240,25 @@ def _check_partition(
             found.add(Problem(topic, partition, offset, row[_EVENT_ID], kind, detail))
         last_hash = stored
         expected = offset + 1 if expected is None else max(expected, offset + 1)
-    return starts_chain
+    return starts_chain, last_hash
 
 
 def _beyond_end(
     topic: str,
     partition: int,
     last: int,
+    last_hash: str,
     checkpoints: dict[int, dict[int, set[str]]],
     found: _Collector,
+    gaps: GapJudge,
 ) -> None:
-    # Deleting the newest rows leaves a chain that verifies; a checkpoint past them does not.
+    # Deleting the newest rows leaves a chain that verifies; a checkpoint past them does
+    # not, unless the rows in between expired under the retention policy.
     for offset in sorted(o for o in checkpoints.get(partition, {}) if o > last):
-        detail = f"a checkpoint exists at offset {offset}, but stored rows end at {last}"
+        why = gaps.unexplained(last + 1, offset, last_hash, None, checkpoints[partition][offset])
+        if why is None:
+            continue
+        detail = f"a checkpoint exists at offset {offset}, but stored rows end at {last}: {why}"
         found.add(Problem(topic, partition, offset, None, TRUNCATED, detail))
 
 

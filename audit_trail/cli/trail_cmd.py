@@ -54,7 +54,11 @@ def verify() -> None:
     settings = Settings()
     trail = wiring.store(settings)
     try:
-        report = verify_trail(trail, [settings.topic_session, settings.topic_transaction])
+        report = verify_trail(
+            trail,
+            [settings.topic_session, settings.topic_transaction],
+            policy=wiring.retention_policy(settings),
+        )
     finally:
         trail.close()
     typer.echo(str(report))

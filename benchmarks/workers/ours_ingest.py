@@ -14,25 +14,32 @@ from types import FrameType
 
 from audit_trail import wiring
 from audit_trail.settings import Settings
-from benchmarks.counting_store import CountingStore
 from benchmarks.procs import emit, wait_for_parent, worker_args
 from benchmarks.trail_check import check
 from consumers import IngestMetrics
+
+
+class ReportingMetrics(IngestMetrics):
+    """The consumer's own metrics, plus a progress report to the parent per stored batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stored_rows = 0
+        self.last_batch_at = 0.0
+
+    def batch_stored(self, topic: str, rows: int, seconds: float) -> None:
+        super().batch_stored(topic, rows, seconds)
+        self.stored_rows += rows
+        self.last_batch_at = time.time()
+        emit("stored", rows=self.stored_rows, at=self.last_batch_at)
 
 
 def main() -> None:
     args = worker_args()
     settings = Settings()
     trail = wiring.store(settings)
-    last_emit = [0.0]
-
-    def on_stored(rows: int, at: float) -> None:
-        # Every insert is a progress report (a few hundred per million rows).
-        emit("stored", rows=rows, at=at)
-        last_emit[0] = at
-
-    counting = CountingStore(trail, on_stored)
-    service = wiring.ingest_service(settings, counting, IngestMetrics())
+    metrics = ReportingMetrics()
+    service = wiring.ingest_service(settings, trail, metrics)
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         service.stop()
@@ -47,7 +54,7 @@ def main() -> None:
     emit(
         "result",
         started=started,
-        last_insert=last_emit[0],
+        last_insert=metrics.last_batch_at,
         rows=service.stats.rows,
         batches=service.stats.batches,
         dead_letters=service.stats.dead_letters,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from audit_trail.stack import TopicLayout
-from ledger import EmbeddedStore
+from ledger import EmbeddedStore, verify
 from ledger.retention import RetentionPolicy, apply_retention
 from producers import AuditProducer
 from producers.simulation import simulate
@@ -74,3 +74,22 @@ def test_backdated_events_past_retention_are_gone_after_the_ttl_runs(
     )
     assert kept["3 years"] == Counter(billing=sent["3 years"]["billing"])
     assert kept["6 years"] == Counter()
+
+    # The chain's links outlive the expired rows: verify accepts retention's holes...
+    chosen = [topics.session, topics.transaction]
+    assert verify(store, chosen, policy=POLICY).ok
+    assert not verify(store, chosen).ok, "without the policy the holes are unexplained"
+    # ...but not a row deleted before its retention ended.
+    victim = store.query(
+        "SELECT toString(event_id), kafka_topic, kafka_partition, kafka_offset FROM trail "
+        "WHERE kafka_topic = {t:String} AND occurred_at > now() - INTERVAL 2 DAY "
+        "AND family != 'dead_letter' ORDER BY kafka_offset DESC LIMIT 1 OFFSET 3",
+        {"t": topics.session},
+    )[0]
+    store.execute(
+        f"ALTER TABLE trail DELETE WHERE event_id = '{victim[0]}' SETTINGS mutations_sync = 2"
+    )
+    report = verify(store, chosen, policy=POLICY)
+    assert not report.ok and report.first is not None
+    assert (report.first.topic, report.first.partition) == (victim[1], victim[2])
+    assert "before its retention ended" in report.first.detail

@@ -1,0 +1,156 @@
+"""The printed table (medians over runs, ratios, goals) and the JSON results file."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from benchmarks.stats import median
+
+Row = tuple[str, str, str, str]
+
+
+def _num(value: float, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def _goal(ok: bool | None, text: str) -> str:
+    if ok is None:
+        return text
+    return f"{text}  {'MET' if ok else 'MISSED'}"
+
+
+def ingest_rows(section: dict[str, Any]) -> list[Row]:
+    rates = {k: [r["events_per_s"] for r in v] for k, v in section["runs"].items() if v}
+    med = {k: median(v) for k, v in rates.items()}
+    engine = med.get("kafka_engine", math.nan)
+    rows: list[Row] = []
+    labels = {
+        "ours_1p": "ours, 1 process",
+        "kafka_engine": "ClickHouse Kafka engine",
+        "ours_2p": "ours, 2 processes (2 stores)",
+    }
+    for key, label in labels.items():
+        if key not in med:
+            continue
+        ratio = med[key] / engine if engine and not math.isnan(engine) else math.nan
+        goal = (
+            _goal(ratio >= 1.0, "ratio >= 1.0")
+            if key == "ours_1p" and not math.isnan(ratio)
+            else ""
+        )
+        spread = ", ".join(_num(r) for r in rates[key])
+        compared = f"x{ratio:.2f} vs engine" if key != "kafka_engine" and ratio == ratio else ""
+        rows.append(
+            (
+                f"ingest {section['events']:,} events: {label}",
+                f"{_num(med[key])} ev/s  [{spread}]",
+                compared,
+                goal,
+            )
+        )
+    rss = {k: median([r["peak_rss_mb"] for r in v]) for k, v in section["runs"].items() if v}
+    if "ours_1p" in rss:
+        rows.append(
+            (
+                "consumer peak RSS (1 process, whole drain)",
+                f"{_num(rss['ours_1p'])} MB",
+                f"engine {_num(rss.get('kafka_engine', math.nan))} MB",
+                _goal(rss["ours_1p"] <= 300, "<= 300 MB"),
+            )
+        )
+    return rows
+
+
+def freshness_rows(section: dict[str, Any]) -> list[Row]:
+    lat = section["send_to_queryable_s"]
+    produced = section["producer"]["events_per_s"]
+    return [
+        (
+            f"freshness at {section['target_rate']:,}/s (sent {produced:,.0f}/s), send->queryable",
+            f"p50 {lat['p50']:.3f} s  p99 {lat['p99']:.3f} s",
+            f"{lat['n']:,} samples, {section['never_seen']} unseen",
+            _goal(lat["p99"] <= 1.0, "p99 <= 1 s"),
+        )
+    ]
+
+
+def reads_rows(section: dict[str, Any]) -> list[Row]:
+    def line(key: str, label: str, goal: str, limit: float | None) -> Row:
+        ms = section[key]["ms"]
+        return (
+            f"{label} over {section['rows']:,} rows",
+            f"p50 {ms['p50']:.1f} ms  p99 {ms['p99']:.1f} ms",
+            f"{ms['n']} queries, {section[key]['rows_returned_mean']:.0f} rows each",
+            _goal(ms["p99"] <= limit, goal) if limit is not None else "",
+        )
+
+    return [
+        line("session_read_client", "session trail (as its client)", "p99 <= 20 ms", 20),
+        line("session_read_auditor", "session trail (as auditor)", "", None),
+        line("subject_export", "subject export", "p99 <= 500 ms", 500),
+        line("failed_share_per_day", "failed payment share per day", "", None),
+    ]
+
+
+def producer_rows(section: dict[str, Any]) -> list[Row]:
+    rates = {k: median(v) for k, v in section["events_per_s"].items()}
+    overhead = section["overhead_pct"]
+    return [
+        (
+            "producer: AuditProducer (validate+encode+send)",
+            f"{_num(rates['audit'])} ev/s",
+            f"raw {_num(rates['raw'])} ev/s; overhead {overhead:.0f}%",
+            _goal(overhead <= 30, "overhead <= 30%"),
+        ),
+        (
+            "producer: AuditProducer, events prebuilt",
+            f"{_num(rates['audit_prebuilt'])} ev/s",
+            f"overhead {section['overhead_prebuilt_pct']:.0f}%",
+            "",
+        ),
+    ]
+
+
+def profile_rows(section: dict[str, Any], top: int = 8) -> list[Row]:
+    rows: list[Row] = []
+    for bucket in section["buckets"][:top]:
+        rows.append(
+            (
+                f"  profile: {bucket['bucket']}",
+                f"{100 * bucket['share']:.1f}%",
+                f"{bucket['seconds']:.1f} s",
+                "",
+            )
+        )
+    return rows
+
+
+def table(results: dict[str, Any]) -> str:
+    sections = results["sections"]
+    rows: list[Row] = [("measure", "median (runs)", "compared", "goal")]
+    builders = {
+        "ingest": ingest_rows,
+        "freshness": freshness_rows,
+        "reads": reads_rows,
+        "producer": producer_rows,
+        "profile": profile_rows,
+    }
+    for name, build in builders.items():
+        if name in sections:
+            rows.extend(build(sections[name]))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def write(results: dict[str, Any], folder: Path, stamp: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stamp}.json"
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,257 @@
+"""One benchmark run, section by section, on the local broker and the embedded engine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from audit_trail.stack import kafka_up
+from benchmarks import contender_env, fill, freshness, ingest, report, topics
+from benchmarks.plan import Plan, Sizes
+from benchmarks.procs import Worker
+from benchmarks.stats import median
+
+SECTIONS = ("ingest", "reads", "freshness", "producer", "profile")
+RESULTS = Path(__file__).resolve().parent / "results"
+# The Kafka engine's knobs: flush a block at least every 500 ms (our consumer's batch age),
+# everything else ClickHouse's defaults (one consumer per table, i.e. per topic).
+KAFKA_ENGINE_SETTINGS: dict[str, int | str] = {"kafka_flush_interval_ms": 500}
+
+
+@dataclass(frozen=True)
+class Options:
+    scale: float
+    runs: int
+    sections: tuple[str, ...]
+    bootstrap: str | None
+    work_dir: Path | None
+    keep_work: bool
+    kafka_engine_python: Path | None
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def timed(name: str, timings: dict[str, float], step: Callable[[], Any]) -> Any:
+    log(f"{name} ...")
+    started = time.perf_counter()
+    value = step()
+    timings[name] = time.perf_counter() - started
+    log(f"{name} done in {timings[name]:.0f} s")
+    return value
+
+
+def run(options: Options) -> dict[str, Any]:
+    started = time.perf_counter()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    bootstrap = options.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or kafka_up()
+    work = options.work_dir or Path(tempfile.mkdtemp(prefix="audit-trail-bench-"))
+    plan = Plan(
+        stamp.lower(), options.scale, Sizes.for_scale(options.scale, options.runs), bootstrap, work
+    )
+    logs = work / "logs"
+    timings: dict[str, float] = {}
+    results: dict[str, Any] = {
+        "plan": plan.describe(),
+        "environment": environment(),
+        "sections": {},
+        "timings_s": timings,
+    }
+    sections = results["sections"]
+    ingest_layout = plan.topics.layout("ingest")
+    confluent = plan.topics.confluent(ingest_layout)
+    fresh_layout = plan.topics.layout("fresh")
+    producer_layout = plan.topics.layout("producer")
+    log(f"bootstrap {bootstrap}; work dir {work}; scale {options.scale}")
+    try:
+        topics.create(bootstrap, [ingest_layout, confluent, fresh_layout, producer_layout])
+        needs_fill = {"ingest", "reads", "profile"} & set(options.sections)
+        if needs_fill:
+            with_copy = "ingest" in options.sections
+            sections["fill"] = timed(
+                "fill topics",
+                timings,
+                lambda: fill.fill(
+                    bootstrap,
+                    ingest_layout,
+                    confluent if with_copy else None,
+                    plan.sizes.ingest_events,
+                    logs,
+                ),
+            )
+        store_for_reads: Path | None = None
+        if "ingest" in options.sections:
+            python = options.kafka_engine_python or contender_env.contender_python()
+            results["environment"]["kafka_engine_chdb"] = contender_env.KAFKA_ENGINE_CHDB
+            sections["ingest"] = timed(
+                "ingest", timings, lambda: ingest_section(plan, confluent, python, logs)
+            )
+            store_for_reads = Path(sections["ingest"]["runs"]["ours_1p"][-1]["data_dir"])
+        if "reads" in options.sections:
+            if store_for_reads is None:
+                store_for_reads = Path(
+                    timed(
+                        "ingest for reads",
+                        timings,
+                        lambda: ingest.ours_one(
+                            bootstrap,
+                            ingest_layout,
+                            plan.sizes.ingest_events,
+                            work / "reads-store",
+                            logs,
+                        ),
+                    )["data_dir"]
+                )
+            sections["reads"] = timed(
+                "reads", timings, lambda: reads_section(plan, store_for_reads, logs)
+            )
+        if "freshness" in options.sections:
+            sections["freshness"] = timed(
+                "freshness",
+                timings,
+                lambda: freshness.measure(
+                    bootstrap, fresh_layout, plan.sizes, work / "fresh-store", logs
+                ),
+            )
+        if "producer" in options.sections:
+            sections["producer"] = timed(
+                "producer", timings, lambda: producer_section(plan, producer_layout, logs)
+            )
+        if "profile" in options.sections:
+            sections["profile"] = timed(
+                "profile", timings, lambda: profile_section(plan, stamp, logs)
+            )
+    finally:
+        deleted = topics.delete_run_topics(bootstrap, plan.topics.prefix)
+        log(f"deleted {len(deleted)} topics of this run")
+        if not options.keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+    timings["total"] = time.perf_counter() - started
+    path = report.write(results, RESULTS, stamp)
+    print()
+    print(report.table(results))
+    print()
+    log(f"total {timings['total'] / 60:.1f} min; results in {path}")
+    return results
+
+
+def ingest_section(plan: Plan, confluent: Any, python: Path, logs: Path) -> dict[str, Any]:
+    layout = plan.topics.layout("ingest")
+    events = plan.sizes.ingest_events
+    runs: dict[str, list[dict[str, Any]]] = {"ours_1p": [], "kafka_engine": [], "ours_2p": []}
+    for i in range(plan.sizes.runs):
+        run_dir = plan.work_dir / f"ingest-{i}"
+        log(f"ingest run {i + 1}/{plan.sizes.runs}: ours, 1 process")
+        # Keep only the last one-process store (the reads grow it); drop the others.
+        for old in runs["ours_1p"]:
+            shutil.rmtree(old["data_dir"], ignore_errors=True)
+        runs["ours_1p"].append(
+            ingest.ours_one(plan.bootstrap, layout, events, run_dir / "ours", logs)
+        )
+        log(f"  {runs['ours_1p'][-1]['events_per_s']:,.0f} ev/s; Kafka engine")
+        runs["kafka_engine"].append(
+            ingest.kafka_engine(
+                plan.bootstrap,
+                confluent,
+                events,
+                run_dir / "kafka-engine",
+                logs,
+                python,
+                KAFKA_ENGINE_SETTINGS,
+            )
+        )
+        shutil.rmtree(run_dir / "kafka-engine", ignore_errors=True)
+        log(f"  {runs['kafka_engine'][-1]['events_per_s']:,.0f} ev/s; ours, 2 processes")
+        runs["ours_2p"].append(
+            ingest.ours_two(plan.bootstrap, layout, events, run_dir / "ours-2p", logs)
+        )
+        shutil.rmtree(run_dir / "ours-2p", ignore_errors=True)
+        log(f"  {runs['ours_2p'][-1]['events_per_s']:,.0f} ev/s")
+    checks = {k: v[-1]["check"]["checksum"] for k, v in runs.items() if v}
+    return {
+        "events": events,
+        "runs": runs,
+        "kafka_engine_settings": KAFKA_ENGINE_SETTINGS,
+        "same_content": len(set(checks.values())) == 1,
+        "checksums": checks,
+        "medians": {k: median([r["events_per_s"] for r in v]) for k, v in runs.items() if v},
+    }
+
+
+def reads_section(plan: Plan, store: Path, logs: Path) -> dict[str, Any]:
+    layout = plan.topics.layout("ingest")
+    sizes = plan.sizes
+    env = {"AUDIT_DATA_DIR": str(store), "KAFKA_BOOTSTRAP_SERVERS": plan.bootstrap}
+    done = Worker(
+        "reads",
+        "reads",
+        {
+            "target_rows": sizes.read_rows,
+            "base_topics": [layout.session, layout.transaction],
+            "sessions": sizes.read_sessions,
+            "exports": sizes.read_exports,
+            "aggregates": sizes.read_aggregates,
+        },
+        logs,
+        env=env,
+    ).wait(timeout_s=3600)
+    return {**done.last("result"), "peak_rss_mb": done.peak_rss_mb}
+
+
+def producer_section(plan: Plan, layout: Any, logs: Path) -> dict[str, Any]:
+    done = Worker(
+        "producer",
+        "producer_bench",
+        {
+            "bootstrap": plan.bootstrap,
+            "topics": asdict(layout),
+            "events": plan.sizes.producer_events,
+            "runs": plan.sizes.runs,
+        },
+        logs,
+    ).wait(timeout_s=3600)
+    result = done.last("result")
+    rates = {k: median(v) for k, v in result["events_per_s"].items()}
+    return {
+        **result,
+        "overhead_pct": 100 * (rates["raw"] / rates["audit"] - 1),
+        "overhead_prebuilt_pct": 100 * (rates["raw"] / rates["audit_prebuilt"] - 1),
+    }
+
+
+def profile_section(plan: Plan, stamp: str, logs: Path) -> dict[str, Any]:
+    layout = plan.topics.layout("ingest")
+    output = RESULTS / f"{stamp}-profile.txt"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    env = ingest.consumer_env(
+        plan.bootstrap, layout, plan.work_dir / "profile-store", f"bench-profile-{stamp.lower()}"
+    )
+    done = Worker(
+        "profile",
+        "profile_ingest",
+        {"events": plan.sizes.profile_events, "output": str(output)},
+        logs,
+        env=env,
+    ).wait(timeout_s=3600)
+    return {**done.last("result"), "peak_rss_mb": done.peak_rss_mb}
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "chdb": version("chdb"),
+        "chdb_core": version("chdb-core"),
+        "sections": list(SECTIONS),
+    }

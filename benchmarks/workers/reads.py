@@ -1,0 +1,130 @@
+"""Worker: grow the one-process ingest store to the read size, then time the readers:
+``TrailReader.session_trail`` (as the session's client, and as an auditor),
+``TrailReader.subject_rows`` (a subject access export) and, through the analysts' SQL
+API (``run_readonly``), an auditor aggregate: the share of failed payment attempts per day.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from audit_trail import wiring
+from audit_trail.settings import Settings
+from benchmarks.procs import emit, worker_args
+from benchmarks.replicate import copy_sql
+from benchmarks.stats import percentiles
+from ledger.access import Viewer
+from ledger.sql_guard import run_readonly
+
+FAILED_SHARE_SQL = """
+SELECT toDate(attempted_at) AS day, count() AS attempts,
+       countIf(outcome = 'failed') / count() AS failed_share
+FROM v_payment_attempts
+GROUP BY day ORDER BY day
+"""
+
+
+def timed(calls: list[Callable[[], Any]]) -> tuple[list[float], list[int]]:
+    seconds, sizes = [], []
+    for call in calls:
+        started = time.perf_counter()
+        got = call()
+        seconds.append(time.perf_counter() - started)
+        sizes.append(len(got))
+    return seconds, sizes
+
+
+def summary(seconds: list[float], sizes: list[int]) -> dict[str, Any]:
+    return {
+        "ms": {k: v * 1000 if k != "n" else v for k, v in percentiles(seconds).items()},
+        "rows_returned_mean": sum(sizes) / max(1, len(sizes)),
+    }
+
+
+def main() -> None:
+    args = worker_args()
+    settings = Settings()
+    with wiring.reader(settings) as reader:
+        store = reader.store
+        grown = grow(store, int(args["target_rows"]), tuple(args["base_topics"]))
+        sessions = store.query(
+            "SELECT toString(session_id), anyIf(client_id, isNotNull(client_id)) FROM trail "
+            "WHERE family != 'dead_letter' GROUP BY session_id "
+            "HAVING isNotNull(anyIf(client_id, isNotNull(client_id))) "
+            "ORDER BY cityHash64(session_id) LIMIT {n:UInt32}",
+            {"n": int(args["sessions"])},
+        )
+        people = store.query(
+            "SELECT s FROM (SELECT DISTINCT arrayJoin(subjects) AS s FROM trail "
+            "WHERE s LIKE 'client-%' OR s LIKE 'specialist-%') "
+            "ORDER BY cityHash64(s) LIMIT {n:UInt32}",
+            {"n": int(args["exports"])},
+        )
+        warm = 3
+        for sid, client in sessions[:warm]:
+            reader.session_trail(sid, Viewer("client", client))
+        auditor = Viewer("auditor")
+        as_client = timed(
+            [
+                lambda s=sid, c=client: reader.session_trail(s, Viewer("client", c))
+                for sid, client in sessions
+            ]
+        )
+        as_auditor = timed([lambda s=sid: reader.session_trail(s, auditor) for sid, _ in sessions])
+        for (subject,) in people[:warm]:
+            list(reader.subject_rows(subject))
+        exports = timed([lambda p=p: list(reader.subject_rows(p)) for (p,) in people])
+        run_readonly(store, FAILED_SHARE_SQL)
+        aggregates = timed(
+            [lambda: run_readonly(store, FAILED_SHARE_SQL)] * int(args["aggregates"])
+        )
+        emit(
+            "result",
+            **grown,
+            session_read_client=summary(*as_client),
+            session_read_auditor=summary(*as_auditor),
+            subject_export=summary(*exports),
+            failed_share_per_day=summary(*aggregates),
+            api={
+                "session": "ledger.reader.TrailReader.session_trail",
+                "export": "ledger.reader.TrailReader.subject_rows",
+                "aggregate": "ledger.sql_guard.run_readonly over v_payment_attempts",
+            },
+        )
+
+
+def grow(store: Any, target: int, base_topics: tuple[str, ...]) -> dict[str, Any]:
+    (base, days), *_ = store.query(
+        "SELECT count(), dateDiff('day', min(toDate(occurred_at)), max(toDate(occurred_at))) + 1 "
+        "FROM trail"
+    )
+    copies = max(0, math.ceil(target / int(base)) - 1)
+    started = time.perf_counter()
+    for copy in range(1, copies + 1):
+        store.execute(copy_sql(copy, int(days), base_topics))
+    filled = time.perf_counter() - started
+    settled = time.perf_counter()
+    while time.perf_counter() - settled < 300:
+        if not int(store.query("SELECT count() FROM system.merges")[0][0]):
+            break
+        time.sleep(1)
+    (rows, parts), *_ = store.query(
+        "SELECT (SELECT count() FROM trail), "
+        "(SELECT count() FROM system.parts WHERE table = 'trail' AND active "
+        "AND database = currentDatabase())"
+    )
+    return {
+        "rows": int(rows),
+        "base_rows": int(base),
+        "copies": copies,
+        "fill_seconds": filled,
+        "merge_wait_seconds": time.perf_counter() - settled,
+        "active_parts": int(parts),
+    }
+
+
+if __name__ == "__main__":
+    main()
