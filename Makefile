@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit integration clean stack-down
+.PHONY: demo test lint typecheck unit integration clean stack-down bench bench-smoke
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ test: lint typecheck
 
 unit: $(STAMP)
 	$(BIN)/pytest -ra tests/unit
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+bench-smoke: $(STAMP)
+	$(BIN)/python -m benchmarks --scale 0.05 --runs 1
 
 stack-down: $(STAMP)
 	$(BIN)/audit-trail stack down
