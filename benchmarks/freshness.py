@@ -18,11 +18,21 @@ POLL_MS = 20
 
 
 def measure(
-    bootstrap: str, layout: TopicLayout, sizes: Sizes, data_dir: Path, log_dir: Path
+    bootstrap: str, layouts: dict[int, TopicLayout], sizes: Sizes, work_dir: Path, log_dir: Path
+) -> dict[str, Any]:
+    """One measurement per rate (each on its own topics, consumer group and store)."""
+    return {
+        str(rate): measure_rate(bootstrap, layout, rate, sizes, work_dir / f"fresh-{rate}", log_dir)
+        for rate, layout in layouts.items()
+    }
+
+
+def measure_rate(
+    bootstrap: str, layout: TopicLayout, rate: int, sizes: Sizes, data_dir: Path, log_dir: Path
 ) -> dict[str, Any]:
     env = consumer_env(bootstrap, layout, data_dir, f"bench-fresh-{uuid.uuid4().hex[:8]}")
     consumer = Worker(
-        "freshness-consumer",
+        f"freshness-consumer-{rate}",
         "freshness_consumer",
         {"partitions": 2 * PARTITIONS, "poll_ms": POLL_MS, "drain_timeout_s": 60},
         log_dir,
@@ -35,12 +45,12 @@ def measure(
             consumer.send(json.dumps({k: message[k] for k in ("id", "sid", "sent")}))
 
     producer = Worker(
-        "freshness-producer",
+        f"freshness-producer-{rate}",
         "paced_producer",
         {
             "bootstrap": bootstrap,
             "topics": asdict(layout),
-            "rate": sizes.freshness_rate,
+            "rate": rate,
             "seconds": sizes.freshness_seconds,
             "sample_every": sizes.freshness_sample_every,
             "seed": 7,
@@ -54,7 +64,7 @@ def measure(
     result = done.last("result")
     latencies = result.pop("latencies_s")
     return {
-        "target_rate": sizes.freshness_rate,
+        "target_rate": rate,
         "producer": sent,
         "samples": len(latencies),
         **{k: v for k, v in result.items() if k != "samples"},

@@ -12,6 +12,7 @@ from typing import Any
 from audit_trail.stack import TopicLayout
 from benchmarks import kafka_engine_sql, topics
 from benchmarks.procs import Finished, Worker, WorkerFailed
+from benchmarks.stats import percentiles
 from benchmarks.trail_check import combine
 from schemas import SESSION_FAMILY, TRANSACTION_FAMILY
 
@@ -53,10 +54,24 @@ def ours_one(
         result["started"],
         result["last_insert"],
         peak_rss_mb=done.peak_rss_mb,
+        rss_mb_during=percentiles(done.rss_samples_mb),
         batches=result["batches"],
         check=result["check"],
         data_dir=str(data_dir),
     )
+
+
+def ours_baseline(bootstrap: str, layout: TopicLayout, data_dir: Path, log_dir: Path) -> float:
+    """Peak RSS (MB) of a consumer process that opens its store and Kafka clients and stops
+    before reading anything: the floor that the embedded engine and imports set."""
+    done = Worker(
+        "ours-baseline",
+        "ours_ingest",
+        {"baseline": True},
+        log_dir,
+        env=consumer_env(bootstrap, layout, data_dir, f"bench-base-{uuid.uuid4().hex[:8]}"),
+    ).wait(timeout_s=300)
+    return done.peak_rss_mb
 
 
 def ours_two(
@@ -142,6 +157,7 @@ def kafka_engine(
         result["started"],
         result["last_insert"],
         peak_rss_mb=done.peak_rss_mb,
+        rss_mb_during=percentiles(done.rss_samples_mb),
         engine=done.last("ready")["engine"],
         settings=settings,
         check=result["check"],

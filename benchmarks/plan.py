@@ -19,7 +19,7 @@ def scaled(base: int, scale: float, floor: int) -> int:
 @dataclass(frozen=True)
 class Sizes:
     ingest_events: int
-    freshness_rate: int  # events per second
+    freshness_rates: tuple[int, ...]  # events per second; one measurement each
     freshness_seconds: float
     freshness_sample_every: int
     read_rows: int
@@ -34,14 +34,14 @@ class Sizes:
     def for_scale(cls, scale: float, runs: int) -> Sizes:
         return cls(
             ingest_events=scaled(1_000_000, scale, 5_000),
-            freshness_rate=5_000,
+            freshness_rates=(5_000, 1_000),
             freshness_seconds=max(10.0, 60.0 * scale),
             freshness_sample_every=50,
             read_rows=scaled(10_000_000, scale, 50_000),
             read_sessions=300,
             read_exports=60,
             read_aggregates=30,
-            producer_events=scaled(200_000, scale, 5_000),
+            producer_events=scaled(60_000, scale, 5_000),
             profile_events=scaled(200_000, scale, 5_000),
             runs=runs,
         )

@@ -49,6 +49,7 @@ class Finished:
     peak_rss_mb: float  # ru_maxrss from wait4
     sampled_hwm_mb: float  # the largest VmHWM read from /proc while it ran
     messages: list[dict[str, Any]] = field(default_factory=list)
+    rss_samples_mb: list[float] = field(default_factory=list)  # VmRSS every ~0.1 s
 
     def last(self, kind: str) -> dict[str, Any]:
         found = [m for m in self.messages if m["kind"] == kind]
@@ -60,15 +61,18 @@ class Finished:
         return [m for m in self.messages if m["kind"] == kind]
 
 
-def _vm_hwm_kb(pid: int) -> int:
+def _vm_kb(pid: int) -> tuple[int, int]:
+    """(VmHWM, VmRSS) of a live process in kB; zeros once it is gone."""
+    found = {"VmHWM:": 0, "VmRSS:": 0}
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
+                key = line.split(":", 1)[0] + ":"
+                if key in found:
+                    found[key] = int(line.split()[1])
     except (OSError, ValueError):
         pass
-    return 0
+    return found["VmHWM:"], found["VmRSS:"]
 
 
 class Worker:
@@ -89,6 +93,7 @@ class Worker:
         self.messages: list[dict[str, Any]] = []
         self._on_message = on_message
         self._hwm_kb = 0
+        self._rss_kb: list[int] = []
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("w", encoding="utf-8")
@@ -150,7 +155,10 @@ class Worker:
     def wait(self, timeout_s: float) -> Finished:
         deadline = time.monotonic() + timeout_s
         while True:
-            self._hwm_kb = max(self._hwm_kb, _vm_hwm_kb(self.proc.pid))
+            hwm, rss = _vm_kb(self.proc.pid)
+            self._hwm_kb = max(self._hwm_kb, hwm)
+            if rss:
+                self._rss_kb.append(rss)
             pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -168,6 +176,7 @@ class Worker:
             usage.ru_maxrss / 1024,
             self._hwm_kb / 1024,
             self.messages,
+            [kb / 1024 for kb in self._rss_kb],
         )
         if done.returncode != 0:
             tail = self.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]

@@ -12,9 +12,11 @@ from typing import Any
 
 BUCKETS: tuple[tuple[str, str, str], ...] = (
     ("kafka/consumer/group.py", "poll", "Kafka fetch (KafkaConsumer.poll)"),
+    ("kafka/record/_crc32c.py", "crc_update", "Kafka record CRC-32C check (pure Python)"),
     ("kafka/consumer/group.py", "commit", "offset commit"),
     ("schemas/codec.py", "decode", "Avro decode (fastavro)"),
     ("producers/events/catalogue.py", "event_from_avro", "pydantic re-validation"),
+    ("json/encoder.py", "encode", "hash chain: json.dumps of canonical rows"),
     ("ledger/rows.py", "trail_row", "trail_row (record -> row tuple)"),
     ("ledger/privacy/sealing.py", "seal", "sealing personal fields (AES-GCM)"),
     ("ledger/chain.py", "link", "hash chain (canonical JSON + SHA-256)"),

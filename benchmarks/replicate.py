@@ -51,4 +51,9 @@ def copy_sql(copy: int, days: int, base_topics: tuple[str, ...]) -> str:
     names = ", ".join(COLUMN_NAMES)
     select = ", ".join(f"{_column(n, copy, days)} AS {n}" for n in COLUMN_NAMES)
     topics = ", ".join(f"'{t}'" for t in base_topics)
-    return f"INSERT INTO trail ({names}) SELECT {select} FROM trail WHERE kafka_topic IN ({topics})"
+    # The filter sits in a subquery: in the outer SELECT, ``kafka_topic`` would name the
+    # copy's new value (ClickHouse lets an alias shadow the column in WHERE).
+    return (
+        f"INSERT INTO trail ({names}) SELECT {select} "
+        f"FROM (SELECT * FROM trail WHERE kafka_topic IN ({topics}))"
+    )

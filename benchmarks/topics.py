@@ -50,7 +50,7 @@ def wait_group_done(
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline:
-            committed = admin.list_consumer_group_offsets(group)
+            committed = admin.list_group_offsets({group: list(ends)}).get(group, {})
             if all(
                 tp in committed and committed[tp].offset >= end for tp, end in ends.items() if end
             ):

@@ -21,7 +21,7 @@ DATABASE = "audit"
 def main() -> None:
     args = worker_args()
     expected = int(args["expected"])
-    conn = chdb.connect(args["data_dir"])
+    conn = chdb.connect(args["data_dir"])  # type: ignore[no-untyped-call]
 
     def run(sql: str) -> str:
         return str(conn.query(sql, "TSV")).strip()

@@ -46,6 +46,11 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     emit("ready")
+    if args.get("baseline"):
+        # Everything built, nothing consumed: the process's floor (Python, chDB, clients).
+        emit("result", started=0.0, last_insert=0.0, rows=0, batches=0, dead_letters=0)
+        trail.close()
+        return
     if args.get("wait_for_go"):
         wait_for_parent()
     started = time.time()

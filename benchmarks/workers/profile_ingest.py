@@ -1,17 +1,26 @@
-"""Worker: our consumer in-process under a sampling profiler (pyinstrument), stopped once
-it has stored ``events`` rows; reports time per bucket and writes the full profile."""
+"""Worker: our consumer in-process under a profiler, stopped once it has stored ``events``
+rows; reports time per bucket and writes the full profile next to the results.
+
+pyinstrument (sampling, 1 ms) when installed: each sample's time goes to the innermost
+bucket around it. Otherwise cProfile: each bucket's cumulative time (the Arrow build is
+taken out of the chDB insert around it); cProfile's per-call cost inflates Python-heavy
+buckets, so prefer pyinstrument.
+"""
 
 from __future__ import annotations
 
+import cProfile
+import importlib.util
+import io
+import pstats
 import time
 from pathlib import Path
-
-from pyinstrument import Profiler
+from typing import Any
 
 from audit_trail import wiring
 from audit_trail.settings import Settings
 from benchmarks.procs import emit, worker_args
-from benchmarks.profile_buckets import fold, shares
+from benchmarks.profile_buckets import BUCKETS, bucket_of, fold, shares
 from consumers import IngestMetrics, IngestService
 
 
@@ -29,6 +38,41 @@ class StopAt(IngestMetrics):
             self.service.stop()
 
 
+def with_pyinstrument(service: IngestService, out: Path) -> tuple[str, list[dict[str, Any]]]:
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    service.run()
+    profiler.stop()
+    out.write_text(profiler.output_text(unicode=False, color=False))
+    session = profiler.last_session
+    root = session.root_frame() if session is not None else None
+    return "pyinstrument", shares(fold(root)) if root is not None else []
+
+
+def with_cprofile(service: IngestService, out: Path) -> tuple[str, list[dict[str, Any]]]:
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.runcall(service.run)
+    whole = time.perf_counter() - started
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("cumulative").print_stats(60)
+    out.write_text(text.getvalue())
+    totals: dict[str, float] = {}
+    for (path, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
+        label = bucket_of(path, function)
+        if label is not None:
+            totals[label] = totals.get(label, 0.0) + row[3]
+    labels = {name: label for _, name, label in BUCKETS}
+    arrow, insert = labels["arrow_stream"], labels["_insert"]
+    if insert in totals and arrow in totals:
+        totals[insert] -= totals[arrow]
+    totals["other"] = max(0.0, whole - sum(totals.values()))
+    return "cProfile (cumulative)", shares(totals)
+
+
 def main() -> None:
     args = worker_args()
     settings = Settings()
@@ -36,23 +80,20 @@ def main() -> None:
     metrics = StopAt(int(args["events"]))
     service = wiring.ingest_service(settings, trail, metrics)
     metrics.service = service
-    profiler = Profiler(interval=0.001)
-    started = time.perf_counter()
-    profiler.start()
-    service.run()
-    profiler.stop()
-    seconds = time.perf_counter() - started
-    session = profiler.last_session
-    root = session.root_frame()
     out = Path(args["output"])
-    out.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+    started = time.perf_counter()
+    if importlib.util.find_spec("pyinstrument") is not None:
+        profiler, buckets = with_pyinstrument(service, out)
+    else:
+        profiler, buckets = with_cprofile(service, out)
+    seconds = time.perf_counter() - started
     emit(
         "result",
+        profiler=profiler,
         rows=service.stats.rows,
         seconds=seconds,
         events_per_s=service.stats.rows / seconds,
-        profiled_seconds=root.time if root is not None else 0.0,
-        buckets=shares(fold(root)) if root is not None else [],
+        buckets=buckets,
         profile_text=str(out),
     )
     trail.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from audit_trail import wiring
@@ -16,7 +17,9 @@ from audit_trail.settings import Settings
 from benchmarks.procs import emit, worker_args
 from benchmarks.replicate import copy_sql
 from benchmarks.stats import percentiles
+from ledger import Store
 from ledger.access import Viewer
+from ledger.reader import TrailReader
 from ledger.sql_guard import run_readonly
 
 FAILED_SHARE_SQL = """
@@ -69,23 +72,24 @@ def main() -> None:
         auditor = Viewer("auditor")
         as_client = timed(
             [
-                lambda s=sid, c=client: reader.session_trail(s, Viewer("client", c))
+                partial(reader.session_trail, sid, Viewer("client", client))
                 for sid, client in sessions
             ]
         )
-        as_auditor = timed([lambda s=sid: reader.session_trail(s, auditor) for sid, _ in sessions])
+        as_auditor = timed([partial(reader.session_trail, sid, auditor) for sid, _ in sessions])
+        breakdown = session_breakdown(reader, store, sessions)
         for (subject,) in people[:warm]:
             list(reader.subject_rows(subject))
-        exports = timed([lambda p=p: list(reader.subject_rows(p)) for (p,) in people])
+        exports = timed([partial(export, reader, subject) for (subject,) in people])
         run_readonly(store, FAILED_SHARE_SQL)
-        aggregates = timed(
-            [lambda: run_readonly(store, FAILED_SHARE_SQL)] * int(args["aggregates"])
-        )
+        aggregate = partial(run_readonly, store, FAILED_SHARE_SQL)
+        aggregates = timed([aggregate] * int(args["aggregates"]))
         emit(
             "result",
             **grown,
             session_read_client=summary(*as_client),
             session_read_auditor=summary(*as_auditor),
+            session_read_breakdown=breakdown,
             subject_export=summary(*exports),
             failed_share_per_day=summary(*aggregates),
             api={
@@ -96,7 +100,41 @@ def main() -> None:
         )
 
 
-def grow(store: Any, target: int, base_topics: tuple[str, ...]) -> dict[str, Any]:
+def export(reader: TrailReader, subject: str) -> list[dict[str, Any]]:
+    return list(reader.subject_rows(subject))
+
+
+def took_part(reader: TrailReader, sid: str, viewer: Viewer) -> list[Any]:
+    reader._check_took_part(sid, viewer)  # raises NotPermitted if not
+    return []
+
+
+MAIN_SQL = (
+    "SELECT {columns} FROM trail WHERE session_id = {{sid:UUID}} "
+    "AND (family != 'dead_letter' OR {{auditor:Bool}}) ORDER BY occurred_at, event_id"
+)
+
+
+def session_breakdown(reader: TrailReader, store: Store, sessions: list[Any]) -> dict[str, Any]:
+    """The parts of one session read, timed alone: the took-part check (a query), the
+    row query as TrailReader sends it (every column), and the same with one column."""
+    wide = MAIN_SQL.format(columns="* EXCEPT (prev_hash, row_hash)")
+    narrow = MAIN_SQL.format(columns="event_id")
+    parts: dict[str, list[Callable[[], Any]]] = {
+        "took_part_check": [
+            partial(took_part, reader, sid, Viewer("client", client)) for sid, client in sessions
+        ],
+        "row_query_all_columns": [
+            partial(store.query_dicts, wide, {"sid": sid, "auditor": False}) for sid, _ in sessions
+        ],
+        "row_query_event_id_only": [
+            partial(store.query, narrow, {"sid": sid, "auditor": False}) for sid, _ in sessions
+        ],
+    }
+    return {name: summary(*timed(calls))["ms"] for name, calls in parts.items()}
+
+
+def grow(store: Store, target: int, base_topics: tuple[str, ...]) -> dict[str, Any]:
     (base, days), *_ = store.query(
         "SELECT count(), dateDiff('day', min(toDate(occurred_at)), max(toDate(occurred_at))) + 1 "
         "FROM trail"
