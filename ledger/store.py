@@ -31,13 +31,18 @@ CHECKPOINT_COLUMNS = (
     Column("created_at", "DateTime64(6, 'UTC')"),
 )
 
-# From the chain's links, which outlive rows that retention removed: the head never
-# moves back, so expired rows are not ingested again.
+# The later of the trail's own last row and the chain's links' last row. The trail wins
+# after a crash between the trail's part and the view's part (the links lag behind);
+# the links win once retention removed a partition's newest rows (so they are not
+# ingested again).
 CHAIN_HEADS_SQL = """
-SELECT kafka_partition, max(kafka_offset), argMax(row_hash, kafka_offset)
-FROM trail_links
-WHERE kafka_topic = {topic:String}
-GROUP BY kafka_partition
+SELECT kafka_partition, max(o), argMax(h, o) FROM (
+    SELECT kafka_partition, max(kafka_offset) AS o, argMax(row_hash, kafka_offset) AS h
+    FROM trail WHERE kafka_topic = {topic:String} GROUP BY kafka_partition
+    UNION ALL
+    SELECT kafka_partition, max(kafka_offset) AS o, argMax(row_hash, kafka_offset) AS h
+    FROM trail_links WHERE kafka_topic = {topic:String} GROUP BY kafka_partition
+) GROUP BY kafka_partition
 """
 
 
