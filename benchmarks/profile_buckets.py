@@ -16,6 +16,8 @@ BUCKETS: tuple[tuple[str, str, str], ...] = (
     ("kafka/consumer/group.py", "commit", "offset commit"),
     ("schemas/codec.py", "decode", "Avro decode (fastavro)"),
     ("producers/events/catalogue.py", "event_from_avro", "pydantic re-validation"),
+    ("producers/events/envelope.py", "_ip_address", "pydantic: IP address check (ipaddress)"),
+    ("consumers/ingest.py", "_report_lag", "lag metric (KafkaConsumer.end_offsets, every 5 s)"),
     ("json/encoder.py", "encode", "hash chain: json.dumps of canonical rows"),
     ("ledger/rows.py", "trail_row", "trail_row (record -> row tuple)"),
     ("ledger/privacy/sealing.py", "seal", "sealing personal fields (AES-GCM)"),

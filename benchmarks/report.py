@@ -76,7 +76,8 @@ def freshness_rows(section: dict[str, Any]) -> list[Row]:
             (
                 f"freshness at {int(rate):,}/s (sent {produced:,.0f}/s), send->queryable",
                 f"p50 {lat['p50']:.3f} s  p99 {lat['p99']:.3f} s",
-                f"{lat['n']:,} samples, {measured['never_seen']} unseen",
+                f"{lat['n']:,} samples, {measured['never_seen']} unseen, "
+                f"polls {measured['poll_ms_mean']:.0f} ms",
                 _goal(lat["p99"] <= 1.0, "p99 <= 1 s"),
             )
         )
