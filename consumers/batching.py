@@ -16,6 +16,8 @@ class Item:
     offset: int
     row: tuple[Any, ...]
     letter: DeadLetter | None = None
+    # The trail's table partition the row lands in (toYYYYMM(occurred_at)).
+    part: int = 0
 
 
 @dataclass
@@ -32,6 +34,16 @@ class PartitionBatch:
             # kafka-python may hand back a record again after a seek; keep offsets strict.
             return
         self.items.append(item)
+
+    def takes(self, item: Item) -> bool:
+        """Whether ``item`` may join this batch: only rows of one table partition may.
+
+        ClickHouse commits an insert's parts one table partition at a time, so a crash
+        in the middle of an insert spanning two months could keep later offsets and lose
+        earlier ones, and resuming after the stored head would skip the lost rows. An
+        insert into one partition is one part: all or nothing.
+        """
+        return not self.items or self.items[-1].part == item.part
 
     def __len__(self) -> int:
         return len(self.items)

@@ -8,8 +8,11 @@ from typing import Any, Protocol
 from consumers.batching import Item
 from consumers.dead_letters import DeadLetter
 from ledger import UnstorableRecord, dead_letter_row, trail_row
+from ledger.columns import INDEX
 from producers.events import InvalidEvent, event_from_avro
 from schemas import AvroCodec, DecodeError
+
+_OCCURRED_AT = INDEX["occurred_at"]
 
 
 class Sealer(Protocol):
@@ -44,7 +47,12 @@ def to_item(
         return _dead(message, value, "unstorable", str(exc), ingested_at)
     # Personal fields are encrypted before the row is hashed, so the chain covers the
     # ciphertext and survives crypto-shredding.
-    return Item(message.offset, sealer.seal(row) if sealer is not None else row)
+    return Item(message.offset, sealer.seal(row) if sealer is not None else row, part=_part(row))
+
+
+def _part(row: tuple[Any, ...]) -> int:
+    when: datetime = row[_OCCURRED_AT]
+    return when.year * 100 + when.month
 
 
 def _dead(message: Any, value: bytes, code: str, reason: str, ingested_at: datetime) -> Item:
@@ -69,4 +77,4 @@ def _dead(message: Any, value: bytes, code: str, reason: str, ingested_at: datet
         reason=reason,
         ingested_at=ingested_at,
     )
-    return Item(letter.offset, row, letter)
+    return Item(letter.offset, row, letter, part=_part(row))

@@ -69,7 +69,7 @@ class IngestService:
         self.consumer = consumer
         self.store = store
         self.dead_letters = dead_letters
-        self.codec = codec if codec is not None else AvroCodec()
+        self.codec = codec if codec is not None else AvroCodec(uuids_as_text=True)
         self.metrics = metrics if metrics is not None else IngestMetrics()
         self.clock = clock
         self.sealer = sealer
@@ -137,6 +137,9 @@ class IngestService:
                 self.guard.bad(item.letter)
             else:
                 self.guard.good()
+            if not batch.takes(item):
+                self._flush(tp)
+                batch = self._batches.setdefault(tp, PartitionBatch(tp.topic, tp.partition))
             batch.add(item)
             if len(batch) >= self.config.batch_max_rows:
                 self._flush(tp)

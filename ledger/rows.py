@@ -1,13 +1,15 @@
 """A decoded Avro record plus its Kafka coordinates -> one trail row (a tuple in column order).
 
 The row built here has every column except the two hash columns; ``chain.link`` appends
-them. Values keep their Python types (uuid.UUID, aware datetime, int, bool, str, None):
-both store adapters write and read exactly these, so a row read back hashes the same.
+them. Values keep their Python types (uuid.UUID or its canonical text, aware datetime, int,
+bool, str, None): the store adapters write and read these, and the hash chain covers a UUID
+as its canonical text either way, so a row read back hashes the same.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -22,6 +24,10 @@ Row = tuple[Any, ...]
 MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)
 MAX_TIME = datetime(2299, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 MAX_UINT16 = 0xFFFF
+
+# Payload columns of type UUID: their values arrive as UUID objects or as text.
+_UUID_NAMES = frozenset(c.name for c in ROW_COLUMNS if c.type.endswith("UUID)") or c.type == "UUID")
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 _DEVICE = ("kind", "os", "os_version", "browser", "browser_version", "app_version")
 _NETWORK = ("ip", "country", "region", "city")
@@ -73,7 +79,11 @@ def trail_row(
                 f"{payload_name} field {name!r} has no trail column: "
                 "add a migration and a column in ledger/columns.py"
             )
-        values[INDEX[name]] = _time(value, name) if isinstance(value, datetime) else value
+        if isinstance(value, datetime):
+            value = _time(value, name)
+        elif name in _UUID_NAMES and value is not None:
+            value = _uuid(value)
+        values[INDEX[name]] = value
     values[INDEX["kafka_topic"]] = topic
     values[INDEX["kafka_partition"]] = partition
     values[INDEX["kafka_offset"]] = offset
@@ -88,8 +98,16 @@ def _nested(values: list[Any], part: Any, prefix: str, fields: tuple[str, ...]) 
         values[INDEX[f"{prefix}_{field}"]] = part.get(field)
 
 
-def _uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+def _uuid(value: Any) -> uuid.UUID | str:
+    """A UUID object, or UUID text in its canonical form (what the hash chain covers)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return value
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError as exc:
+        raise UnstorableRecord(f"{value!r} is not a UUID") from exc
 
 
 def _time(value: Any, name: str) -> datetime:

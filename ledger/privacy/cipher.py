@@ -76,10 +76,38 @@ def aead(key: bytes) -> AESGCM:
     return AESGCM(key)
 
 
+class _NoncePool:
+    """Random nonces read from the OS in blocks: one ``os.urandom`` call per 256 nonces.
+
+    The call, not the randomness, was a third of sealing's cost (four values per row).
+    ``list.pop`` is atomic under the GIL, so no nonce is handed out twice, even across
+    threads; a forked child starts empty, so a parent's nonces never reappear in it.
+    """
+
+    def __init__(self, per_block: int = 256) -> None:
+        self._per_block = per_block
+        self._ready: list[bytes] = []
+
+    def reset(self) -> None:
+        self._ready = []
+
+    def take(self) -> bytes:
+        try:
+            return self._ready.pop()
+        except IndexError:
+            block = os.urandom(self._per_block * NONCE_BYTES)
+            self._ready = [block[i : i + NONCE_BYTES] for i in range(0, len(block), NONCE_BYTES)]
+            return self._ready.pop()
+
+
+_NONCES = _NoncePool()
+os.register_at_fork(after_in_child=_NONCES.reset)
+
+
 def seal_with(cipher: AESGCM, key_id: str, plaintext: str, aad: bytes) -> str:
     if not KEY_ID.match(key_id):
         raise InvalidInput(f"key id {key_id!r}: use 1-64 of A-Z a-z 0-9 _ -")
-    nonce = os.urandom(NONCE_BYTES)
+    nonce = _NONCES.take()
     sealed = cipher.encrypt(nonce, plaintext.encode("utf-8"), aad)
     return f"{PREFIX}{key_id}:{_encode(nonce + sealed)}"
 

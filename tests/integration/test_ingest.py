@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,17 @@ from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartitio
 
 from audit_trail.stack import TopicLayout
 from ledger import EmbeddedStore, verify
+from producers import AuditProducer
+from producers.simulation import simulate
 from schemas import AvroCodec
-from tests.support.ingest import fill, offsets_contiguous, service, stored_ids
+from tests.support.ingest import (
+    DAY,
+    family_topics,
+    fill,
+    offsets_contiguous,
+    service,
+    stored_ids,
+)
 from tests.support.kafka import read_all
 from tests.support.outage import OutageStore
 from tests.support.samples import one_of_each
@@ -48,6 +58,28 @@ def test_every_simulated_event_is_stored_exactly_once(
     assert ingest.stats.rows == len(sent) and ingest.stats.dead_letters == 0
     report = verify(store, [topics.session, topics.transaction])
     assert report.ok, str(report)
+
+
+def test_a_batch_never_spans_two_months_of_the_trail(
+    kafka_bootstrap: str, topics: TopicLayout, store: EmbeddedStore
+) -> None:
+    # One session (one partition), its events stamped in October or November out of
+    # order: every change of month must cut the batch (one insert = one table part).
+    months = [10, 10, 11, 10, 11, 11, 11, 10]  # five runs of one month
+    meeting = [e for e in simulate(1, 11, DAY) if e.family == "session_event"][: len(months)]
+    sent = [
+        event.model_copy(update={"occurred_at": datetime(2026, month, 20 - i, 9, tzinfo=UTC)})
+        for i, (event, month) in enumerate(zip(meeting, months, strict=True))
+    ]
+    with AuditProducer(kafka_bootstrap, family_topics(topics), linger_ms=20) as producer:
+        for event in sent:
+            producer.send(event)
+    ingest = service(kafka_bootstrap, topics, store, batch_max_rows=1000, batch_max_age_s=30)
+    ingest.run(until_idle=True)
+    assert sorted(stored_ids(store, topics)) == sorted(str(e.event_id) for e in sent)
+    assert ingest.stats.batches == 5
+    assert offsets_contiguous(store, topics.session)
+    assert verify(store, [topics.session]).ok
 
 
 def test_group_reset_to_the_start_adds_no_row(

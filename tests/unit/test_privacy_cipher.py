@@ -23,7 +23,14 @@ from ledger.privacy import (
     unwrap_key,
     wrap_key,
 )
-from ledger.privacy.cipher import NONCE_BYTES, TAG_BYTES, new_data_key, parse_sealed
+from ledger.privacy.cipher import (
+    _NONCES,
+    NONCE_BYTES,
+    TAG_BYTES,
+    _NoncePool,
+    new_data_key,
+    parse_sealed,
+)
 from schemas import InvalidInput
 
 KEY = bytes(range(32))
@@ -43,6 +50,28 @@ def test_each_seal_uses_a_fresh_nonce() -> None:
     first, second = (seal(KEY, "k1", "same", AAD) for _ in range(2))
     assert first != second
     assert parse_sealed(first).blob[:NONCE_BYTES] != parse_sealed(second).blob[:NONCE_BYTES]
+
+
+def test_the_nonce_pool_never_repeats_across_blocks() -> None:
+    pool = _NoncePool(per_block=8)
+    nonces = [pool.take() for _ in range(8 * 50 + 3)]
+    assert all(len(n) == NONCE_BYTES for n in nonces)
+    assert len(set(nonces)) == len(nonces)
+
+
+def test_a_forked_child_does_not_reuse_the_parents_buffered_nonces() -> None:
+    _NONCES.take()  # the parent now holds a block of unused nonces
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.write(write, _NONCES.take())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    from_child = os.read(read, NONCE_BYTES)
+    os.close(read)
+    assert len(from_child) == NONCE_BYTES
+    assert from_child != _NONCES.take()
 
 
 def test_format_names_version_key_and_urlsafe_body() -> None:
