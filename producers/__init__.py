@@ -2,7 +2,7 @@
 traffic simulator."""
 
 from producers.jsonl import BadLine, JsonlReport, produce_file, produce_lines
-from producers.producer import AuditProducer, Delivered, Delivery, DeliveryFailed
+from producers.producer import AuditProducer, Delivered, Delivery, DeliveryFailed, EventEncoder
 
 __all__ = [
     "AuditProducer",
@@ -10,6 +10,7 @@ __all__ = [
     "Delivered",
     "Delivery",
     "DeliveryFailed",
+    "EventEncoder",
     "JsonlReport",
     "produce_file",
     "produce_lines",

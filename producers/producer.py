@@ -16,7 +16,8 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from producers.events import Event
-from schemas import AvroCodec, Retriable
+from producers.events.avro_writer import Unsupported, Writer, build_writer
+from schemas import MARKER, AvroCodec, Retriable, SchemaVersion
 
 
 class DeliveryFailed(Retriable):
@@ -33,6 +34,8 @@ class Delivered:
 class Delivery:
     """The outcome of one send; ``result()`` blocks until Kafka answers."""
 
+    __slots__ = ("_future", "_producer", "event")
+
     def __init__(self, event: Event, future: Any, producer: AuditProducer) -> None:
         self.event = event
         self._future = future
@@ -48,6 +51,56 @@ class Delivery:
             ) from exc
         return Delivered(meta.topic, meta.partition, meta.offset)
 
+    def _record_failure(self, error: BaseException) -> None:
+        # Kafka's errback: kept until flush() raises it or result() has shown it.
+        self._producer._record_failure(self.event, self._future, error)
+
+
+class EventEncoder:
+    """Topic, key and Avro value of an event, exactly as ``AuditProducer`` sends them."""
+
+    def __init__(self, topics: Mapping[str, str], codec: AvroCodec | None = None) -> None:
+        self.codec = codec if codec is not None else AvroCodec()
+        self.topics = dict(topics)
+        missing = set(self.codec.registry.families) - set(self.topics)
+        if missing:
+            raise ValueError(f"no topic configured for event families {sorted(missing)}")
+        # Per family: its topic and the schema version it is written with (the newest).
+        self._routes: dict[str, tuple[str, SchemaVersion]] = {
+            family: (self.topics[family], self.codec.registry.latest(family))
+            for family in self.codec.registry.families
+        }
+        # Per event class: its generated writer (None: the schema needs fastavro).
+        self._writers: dict[type[Event], Writer | None] = {}
+
+    def encode(self, event: Event) -> tuple[str, bytes, bytes]:
+        """Topic, key and value for ``event``; raises ``EncodeError`` for a bad record.
+
+        The generated writer gives the bytes; fastavro (strict, from ``to_avro()``)
+        writes them whenever the writer declines, and is the one to raise
+        ``EncodeError``.
+        """
+        route = self._routes.get(event.family)
+        if route is None:
+            self.codec.registry.latest(event.family)  # raises: unknown family
+            raise KeyError(event.family)
+        topic, version = route
+        try:
+            writer = self._writers[type(event)]
+        except KeyError:
+            writer = self._writers[type(event)] = self._build(type(event), version)
+        value = writer(event) if writer is not None else None
+        if value is None:
+            value = self.codec.encode_with(version, event.to_avro())
+        return topic, event.key, value
+
+    @staticmethod
+    def _build(cls: type[Event], version: SchemaVersion) -> Writer | None:
+        try:
+            return build_writer(version.source, MARKER + version.fingerprint_bytes, cls)
+        except Unsupported:
+            return None
+
 
 class AuditProducer:
     """Sends typed events to their family's topic, keyed by session_id."""
@@ -61,11 +114,9 @@ class AuditProducer:
         client_id: str = "audit-trail-producer",
         **kafka_config: Any,
     ) -> None:
-        self.codec = codec if codec is not None else AvroCodec()
-        self.topics = dict(topics)
-        missing = set(self.codec.registry.families) - set(self.topics)
-        if missing:
-            raise ValueError(f"no topic configured for event families {sorted(missing)}")
+        self._encoder = EventEncoder(topics, codec)
+        self.codec = self._encoder.codec
+        self.topics = self._encoder.topics
         config: dict[str, Any] = {
             "bootstrap_servers": bootstrap_servers,
             "client_id": client_id,
@@ -87,21 +138,21 @@ class AuditProducer:
 
     def encode(self, event: Event) -> tuple[str, bytes, bytes]:
         """Topic, key and value for ``event``; raises ``EncodeError`` for a bad record."""
-        value = self.codec.encode(event.family, event.to_avro())
-        return self.topics[event.family], event.key, value
+        return self._encoder.encode(event)
 
     def send(self, event: Event) -> Delivery:
         if not isinstance(event, Event):
             raise TypeError(f"send() takes an Event model, not {type(event).__name__}")
-        topic, key, value = self.encode(event)
+        topic, key, value = self._encoder.encode(event)
         try:
             future = self._kafka.send(topic, key=key, value=value)
         except KafkaError as exc:
             raise DeliveryFailed(
                 f"event {event.event_id} ({event.event_type}) not sent to {topic}: {exc}"
             ) from exc
-        future.add_errback(self._record_failure, event, future)
-        return Delivery(event, future, self)
+        delivery = Delivery(event, future, self)
+        future.add_errback(delivery._record_failure)
+        return delivery
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait for every send so far; raise ``DeliveryFailed`` if any was not acknowledged."""

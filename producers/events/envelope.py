@@ -121,25 +121,53 @@ class Event(Frozen):
     device: Device | None = None
     network: Network | None = None
 
+    # Per concrete class, set in __pydantic_init_subclass__: payload field names, branch.
+    _avro_payload: ClassVar[tuple[str, ...]] = ()
+    _avro_branch: ClassVar[str] = ""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._avro_payload = tuple(n for n in cls.model_fields if n not in ENVELOPE_FIELDS)
+        if getattr(cls, "family", None) is not None:
+            cls._avro_branch = cls.avro_name()
+
     @classmethod
     def avro_name(cls) -> str:
         """Full name of the payload record in the family's Avro schema."""
         return f"audit_trail.{cls.family}.{cls.__name__}"
 
     def payload(self) -> dict[str, Any]:
-        return self.model_dump(exclude=set(ENVELOPE_FIELDS))
+        values = self.__dict__
+        return {name: values[name] for name in self._avro_payload}
 
     def to_avro(self) -> dict[str, Any]:
-        """The record as the Avro writer wants it (payload as a named union branch)."""
-        envelope = self.model_dump(include=set(ENVELOPE_FIELDS))
-        envelope["event_id"] = str(self.event_id)
-        envelope["session_id"] = str(self.session_id)
-        return envelope | {"payload": (self.avro_name(), _to_avro_values(self.payload()))}
+        """The record as the Avro writer wants it (payload as a named union branch).
+
+        Plain values: uuids as text, nested models as dicts (what ``model_dump`` gave;
+        read from the model directly, as the models are flat apart from the envelope's).
+        """
+        values = self.__dict__
+        return {
+            "event_id": str(values["event_id"]),
+            "event_type": values["event_type"],
+            "occurred_at": values["occurred_at"],
+            "session_id": str(values["session_id"]),
+            "actor": _plain(values["actor"]),
+            "source": _plain(values["source"]),
+            "device": _plain(values["device"]),
+            "network": _plain(values["network"]),
+            "payload": (self._avro_branch, _to_avro_values(self.payload())),
+        }
 
     @property
     def key(self) -> bytes:
         """The Kafka key: every event of a session lands in one partition, in order."""
         return str(self.session_id).encode()
+
+
+def _plain(value: Any) -> Any:
+    return dict(value.__dict__) if isinstance(value, BaseModel) else value
 
 
 def _to_avro_values(values: dict[str, Any]) -> dict[str, Any]:
