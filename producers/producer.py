@@ -16,8 +16,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from producers.events import Event
-from producers.events.avro_writer import Unsupported, Writer, build_writer
-from schemas import MARKER, AvroCodec, Retriable, SchemaVersion
+from schemas import AvroCodec, Retriable, SchemaVersion
 
 
 class DeliveryFailed(Retriable):
@@ -70,36 +69,15 @@ class EventEncoder:
             family: (self.topics[family], self.codec.registry.latest(family))
             for family in self.codec.registry.families
         }
-        # Per event class: its generated writer (None: the schema needs fastavro).
-        self._writers: dict[type[Event], Writer | None] = {}
 
     def encode(self, event: Event) -> tuple[str, bytes, bytes]:
-        """Topic, key and value for ``event``; raises ``EncodeError`` for a bad record.
-
-        The generated writer gives the bytes; fastavro (strict, from ``to_avro()``)
-        writes them whenever the writer declines, and is the one to raise
-        ``EncodeError``.
-        """
+        """Topic, key and value for ``event``; raises ``EncodeError`` for a bad record."""
         route = self._routes.get(event.family)
         if route is None:
             self.codec.registry.latest(event.family)  # raises: unknown family
             raise KeyError(event.family)
         topic, version = route
-        try:
-            writer = self._writers[type(event)]
-        except KeyError:
-            writer = self._writers[type(event)] = self._build(type(event), version)
-        value = writer(event) if writer is not None else None
-        if value is None:
-            value = self.codec.encode_with(version, event.to_avro())
-        return topic, event.key, value
-
-    @staticmethod
-    def _build(cls: type[Event], version: SchemaVersion) -> Writer | None:
-        try:
-            return build_writer(version.source, MARKER + version.fingerprint_bytes, cls)
-        except Unsupported:
-            return None
+        return topic, event.key, self.codec.encode_with(version, event.to_avro())
 
 
 class AuditProducer:

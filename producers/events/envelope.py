@@ -7,6 +7,7 @@ is encoded or sent.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import uuid
 from typing import Annotated, Any, ClassVar, Literal
@@ -40,12 +41,16 @@ ByteSize = Annotated[int, Field(ge=0, le=10**12)]
 Stars = Annotated[int, Field(ge=1, le=5)]
 
 
+# Cached: a consumer sees the same few currencies and a session's IPs again and again,
+# and these checks cost more than the rest of an event's validation.
+@functools.lru_cache(maxsize=4096)
 def _iso_4217(code: str) -> str:
     if len(code) != 3 or not code.isupper() or pycountry.currencies.get(alpha_3=code) is None:
         raise ValueError(f"{code!r} is not an ISO 4217 currency code (e.g. EUR, USD, RON)")
     return code
 
 
+@functools.lru_cache(maxsize=65536)
 def _ip_address(value: str) -> str:
     try:
         return str(ipaddress.ip_address(value))
