@@ -88,8 +88,8 @@ def ingest_service(settings: Settings, trail: Store, metrics: IngestMetrics) -> 
         enable_auto_commit=False,  # offsets move only after the store has the rows
         auto_offset_reset="earliest",
         max_poll_records=config.max_poll_records,
-        fetch_max_bytes=64 * 1024 * 1024,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_bytes=16 * 1024 * 1024,
+        max_partition_fetch_bytes=2 * 1024 * 1024,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=min(3000, settings.consumer_session_timeout_ms // 3),
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +63,10 @@ class PartitionBatch:
         """Same records, same token: ClickHouse drops a replayed insert of this batch."""
         return f"{self.topic}:{self.partition}:{self.first_offset}-{self.last_offset}"
 
+    @property
+    def part(self) -> int:
+        return self.items[0].part
+
     def due(self, max_rows: int, max_age_s: float, now: float | None = None) -> bool:
         if not self.items:
             return False
@@ -72,3 +78,15 @@ class PartitionBatch:
 
     def letters(self) -> list[DeadLetter]:
         return [item.letter for item in self.items if item.letter is not None]
+
+
+def dedup_token(batches: Sequence[PartitionBatch]) -> str:
+    """The token of one insert of these batches: a retry of the same insert repeats it.
+
+    One batch keeps its readable ``topic:partition:first-last``; several are hashed, as
+    their tokens joined could pass the store's 256-character limit.
+    """
+    tokens = sorted(batch.dedup_token for batch in batches)
+    if len(tokens) == 1:
+        return tokens[0]
+    return "batches:" + hashlib.sha256("|".join(tokens).encode()).hexdigest()
