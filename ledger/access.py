@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from schemas import AuditTrailError, InvalidInput
 
@@ -70,6 +71,19 @@ class Viewer:
 
     def __str__(self) -> str:
         return f"{self.role}:{self.id}" if self.id else self.role
+
+    def took_part_in(self, row: Mapping[str, Any]) -> bool:
+        """Whether ``row`` (a trail row as a dict) shows this party taking part in its
+        session in their role: as its client, its specialist, or a participant in that
+        role. The same rule as ``ledger.reader.TOOK_PART_SQL``; never true for auditors
+        (they need no such row)."""
+        if self.id is None or self.is_auditor:
+            return False
+        return (
+            (self.role == "client" and row.get("client_id") == self.id)
+            or (self.role == "specialist" and row.get("specialist_id") == self.id)
+            or (row.get("participant_id") == self.id and row.get("participant_role") == self.role)
+        )
 
     def may_see_network(self, row_actor: str | None) -> bool:
         """Auditors see all network context; a party sees only their own."""

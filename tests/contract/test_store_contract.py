@@ -73,6 +73,17 @@ def test_the_trail_table_has_exactly_the_declared_columns(store: SqlStore) -> No
     assert computed == [("subjects",)]
 
 
+def test_the_trail_writes_small_compressed_blocks_for_session_reads(store: SqlStore) -> None:
+    # Migration 0009: a session read decompresses blocks, not just its rows.
+    ((engine,),) = store.query(
+        "SELECT engine_full FROM system.tables "
+        "WHERE database = currentDatabase() AND name = 'trail'"
+    )
+    assert "min_compress_block_size = 8192" in engine
+    assert "max_compress_block_size = 65536" in engine
+    assert "non_replicated_deduplication_window = 10000" in engine  # kept
+
+
 def test_the_analyst_views_exist_and_are_documented(store: SqlStore) -> None:
     views = store.query_dicts(
         "SELECT name, comment FROM system.tables "

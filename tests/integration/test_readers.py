@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from ledger import EmbeddedStore, verify
 from ledger.access import NETWORK_FIELDS, NotPermitted, Viewer
 from ledger.erasure import erase_subject
 from ledger.privacy import ERASED, RowOpener, StoreKeyStore
-from ledger.reader import TrailReader
+from ledger.reader import TOOK_PART_SQL, TrailReader
 from ledger.sql_guard import WriteRefused, run_readonly
 from producers.events import Event
 from schemas import InvalidInput
@@ -104,6 +105,52 @@ def test_a_third_party_gets_the_same_refusal_for_real_and_unknown_sessions(day: 
     _, client, _ = _session_with_both(day)
     with pytest.raises(NotPermitted):
         day.reader.session_trail(str(sid), Viewer("specialist", client))  # right id, wrong role
+
+
+class CountingStore:
+    """The store, counting the queries a reader sends."""
+
+    def __init__(self, store: EmbeddedStore) -> None:
+        self.store, self.sent = store, 0
+
+    def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        self.sent += 1
+        return self.store.query(sql, params)
+
+    def query_dicts(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        self.sent += 1
+        return self.store.query_dicts(sql, params)
+
+
+def test_a_party_read_is_one_query_and_lets_in_whom_the_took_part_sql_does(day: Day) -> None:
+    counting = CountingStore(day.store)
+    reader = TrailReader(counting, RowOpener(day.keys))  # type: ignore[arg-type]
+    sessions = day.store.query(
+        "SELECT DISTINCT session_id FROM trail WHERE family != 'dead_letter' "
+        "ORDER BY session_id LIMIT 20"
+    )
+    allowed = refused = 0
+    for (sid,) in sessions:
+        people = day.store.query(
+            "SELECT DISTINCT arrayJoin(subjects) FROM trail WHERE session_id = {s:UUID}",
+            {"s": sid},
+        )
+        for (person,) in people:
+            for role in ("client", "specialist"):
+                ((took_part,),) = day.store.query(
+                    TOOK_PART_SQL, {"sid": sid, "me": person, "role": role}
+                )
+                counting.sent = 0
+                try:
+                    rows = reader.session_trail(sid, Viewer(role, person))
+                except NotPermitted:
+                    assert not took_part, f"{role}:{person} took part in {sid}"
+                    refused += 1
+                else:
+                    assert took_part and rows, f"{role}:{person} did not take part in {sid}"
+                    allowed += 1
+                assert counting.sent == 1, "the check runs on the rows of the one query"
+    assert allowed and refused
 
 
 @pytest.mark.parametrize(
