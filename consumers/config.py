@@ -10,8 +10,9 @@ class IngestConfig:
     topics: tuple[str, ...]
     dead_letter_topic: str
     group_id: str = "audit-trail-ingest"
-    # A partition's batch is cut at whichever comes first: this many rows, or its
-    # oldest row waiting this long (bounds both insert size and freshness).
+    # Batches are stored, all partitions' together, at whichever comes first: this many
+    # rows read over all partitions, or one batch's oldest row waiting this long (bounds
+    # memory, insert size and freshness).
     batch_max_rows: int = 5000
     batch_max_age_s: float = 0.5
     poll_timeout_s: float = 0.2

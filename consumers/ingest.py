@@ -10,6 +10,7 @@ a batch that was stored but not committed is skipped, not stored twice.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -87,6 +88,8 @@ class IngestService:
         self._lag_checked = 0.0
         self.stats = IngestStats()
         self._to_resume: set[TopicPartition] = set()
+        # Rows read and not yet stored, over all partitions: bounds memory and insert size.
+        self._unstored = 0
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -94,6 +97,10 @@ class IngestService:
         """Consume until stopped (SIGTERM/SIGINT set ``stop_requested``) or, with
         ``until_idle``, until every assigned partition is stored up to its end."""
         self.consumer.subscribe(list(self.config.topics), listener=_Listener(self))
+        # What is alive now (modules, schemas, clients, caches) lives as long as the
+        # run: moved out of the collector's reach, full passes walk only the batches.
+        gc.collect()
+        gc.freeze()
         idle_since: float | None = None
         try:
             while not self.stop_requested.is_set():
@@ -142,7 +149,8 @@ class IngestService:
                 self._flush([tp])
                 batch = self._batches.setdefault(tp, PartitionBatch(tp.topic, tp.partition))
             batch.add(item)
-            if len(batch) >= self.config.batch_max_rows:
+            self._unstored += 1
+            if self._unstored >= self.config.batch_max_rows:
                 self._flush(list(self._batches))
                 batch = self._batches.setdefault(tp, PartitionBatch(tp.topic, tp.partition))
 
@@ -167,6 +175,7 @@ class IngestService:
         table partition, which ClickHouse commits as one part: all or nothing.
         """
         batches = [b for tp in tps if (b := self._batches.pop(tp, None)) is not None and b.items]
+        self._unstored = sum(len(b) for b in self._batches.values())
         if not batches:
             return
         started = time.monotonic()
@@ -231,7 +240,8 @@ class IngestService:
         # Abandon, never commit: the next owner resumes from the store's own head, so
         # rows not yet stored are simply read again there.
         for tp in revoked:
-            self._batches.pop(tp, None)
+            dropped = self._batches.pop(tp, None)
+            self._unstored -= len(dropped) if dropped is not None else 0
             self._heads.pop(tp, None)
             self._to_resume.discard(tp)
 
