@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     # How soon a dead consumer's partitions move to another (Kafka's floor is 6 s).
     consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
     batch_max_rows: int = Field(default=5000, ge=1)
-    batch_max_age_ms: int = Field(default=500, ge=0)
+    batch_max_age_ms: int = Field(default=250, ge=0)
     dead_letter_max_consecutive: int = Field(default=200, ge=1)
     dead_letter_max_ratio: float = Field(default=0.5, gt=0, le=1)
     metrics_port: int | None = Field(default=None, description="Serve Prometheus metrics")

@@ -14,7 +14,7 @@ class IngestConfig:
     # rows read over all partitions, or one batch's oldest row waiting this long (bounds
     # memory, insert size and freshness).
     batch_max_rows: int = 5000
-    batch_max_age_s: float = 0.5
+    batch_max_age_s: float = 0.25
     poll_timeout_s: float = 0.2
     max_poll_records: int = 5000
     # Dead-letter guard: stop instead of dead-lettering a bad deploy in silence.
