@@ -18,10 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from ledger.columns import INDEX, ROW_COLUMNS, Column
-from ledger.privacy.cipher import aad_for, aead, is_sealed, open_parsed, parse_sealed, seal_with
+from ledger.privacy.cipher import ValueSealer, aad_for, is_sealed, open_parsed, parse_sealed
 from ledger.privacy.errors import SealedValueCorrupt, UnsealableRow
 from ledger.privacy.keys import KeyStore, Purpose
 from ledger.rows import Row
@@ -67,17 +65,17 @@ class RowSealer:
 
     def __init__(self, keys: KeyStore, max_ciphers: int = 100_000) -> None:
         self._keys = keys
-        # AESGCM objects by key id: building one per row was a tenth of sealing's cost.
-        # A key id names one key's bytes forever, so a cached cipher is never stale.
-        self._ciphers: dict[str, AESGCM] = {}
+        # Sealers by key id: building a cipher per row was a tenth of sealing's cost. A
+        # key id names one key's bytes forever, so a cached sealer is never stale.
+        self._ciphers: dict[str, ValueSealer] = {}
         self._max_ciphers = max_ciphers
 
-    def _cipher(self, key_id: str, key: bytes) -> AESGCM:
+    def _cipher(self, key_id: str, key: bytes) -> ValueSealer:
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             if len(self._ciphers) >= self._max_ciphers:
                 self._ciphers.clear()
-            cipher = self._ciphers[key_id] = aead(key)
+            cipher = self._ciphers[key_id] = ValueSealer(key_id, key)
         return cipher
 
     def seal(self, row: Row) -> Row:
@@ -87,7 +85,7 @@ class RowSealer:
                 f"seal rows of {len(ROW_COLUMNS)} columns before linking, got {len(row)}"
             )
         sealed: list[Any] | None = None
-        ciphers: dict[tuple[str, Purpose], tuple[str, AESGCM]] = {}
+        ciphers: dict[tuple[str, Purpose], ValueSealer] = {}
         event_id = str(row[_EVENT_ID])  # once per row: str(UUID) is not free
         for column in PERSONAL_COLUMNS:
             value = row[column.index]
@@ -102,12 +100,10 @@ class RowSealer:
             found = ciphers.get(slot)
             if found is None:
                 key = self._keys.key_for(subject, column.purpose)
-                found = ciphers[slot] = (key.key_id, self._cipher(key.key_id, key.key))
+                found = ciphers[slot] = self._cipher(key.key_id, key.key)
             if sealed is None:
                 sealed = list(row)
-            sealed[column.index] = seal_with(
-                found[1], found[0], value, aad_for(event_id, column.name)
-            )
+            sealed[column.index] = found.seal(value, aad_for(event_id, column.name))
         return row if sealed is None else tuple(sealed)
 
     def seal_all(self, rows: Iterable[Row]) -> list[Row]:

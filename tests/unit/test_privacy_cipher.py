@@ -27,6 +27,8 @@ from ledger.privacy.cipher import (
     _NONCES,
     NONCE_BYTES,
     TAG_BYTES,
+    ValueSealer,
+    _encode,
     _NoncePool,
     new_data_key,
     parse_sealed,
@@ -72,6 +74,24 @@ def test_a_forked_child_does_not_reuse_the_parents_buffered_nonces() -> None:
     os.close(read)
     assert len(from_child) == NONCE_BYTES
     assert from_child != _NONCES.take()
+
+
+def test_value_sealer_writes_what_seal_writes() -> None:
+    sealer = ValueSealer("k-1", KEY)
+    sealed = sealer.seal("203.0.113.9", AAD)
+    assert sealed.startswith("enc:v1:k-1:")
+    assert open_sealed(sealed, lambda key_id: KEY if key_id == "k-1" else None, AAD) == (
+        "203.0.113.9"
+    )
+    with pytest.raises(InvalidInput):
+        ValueSealer("bad id", KEY)
+
+
+def test_the_body_is_unpadded_base64url_on_exact_bytes() -> None:
+    for blob in (b"", b"\xfb\xff", b"\xfb\xff\xbf", bytes(range(256)), os.urandom(45)):
+        expected = base64.urlsafe_b64encode(blob).rstrip(b"=").decode()
+        assert _encode(blob) == expected
+    assert _encode(b"\xfb\xff\xbf") == "-_-_"
 
 
 def test_format_names_version_key_and_urlsafe_body() -> None:
