@@ -29,8 +29,12 @@ MAX_UINT16 = 0xFFFF
 _UUID_NAMES = frozenset(c.name for c in ROW_COLUMNS if c.type.endswith("UUID)") or c.type == "UUID")
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
-_DEVICE = ("kind", "os", "os_version", "browser", "browser_version", "app_version")
-_NETWORK = ("ip", "country", "region", "city")
+# (field of the nested record, its column's index in the row)
+_DEVICE = tuple(
+    (f, INDEX[f"device_{f}"])
+    for f in ("kind", "os", "os_version", "browser", "browser_version", "app_version")
+)
+_NETWORK = tuple((f, INDEX[f"network_{f}"]) for f in ("ip", "country", "region", "city"))
 
 
 class UnstorableRecord(InvalidInput):
@@ -71,8 +75,8 @@ def trail_row(
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UnstorableRecord(f"record lacks the envelope the trail needs: {exc!r}") from exc
-    _nested(values, record.get("device"), "device", _DEVICE)
-    _nested(values, record.get("network"), "network", _NETWORK)
+    _nested(values, record.get("device"), _DEVICE)
+    _nested(values, record.get("network"), _NETWORK)
     for name, value in payload.items():
         if name not in PAYLOAD_NAMES:
             raise UnstorableRecord(
@@ -91,11 +95,11 @@ def trail_row(
     return tuple(values)
 
 
-def _nested(values: list[Any], part: Any, prefix: str, fields: tuple[str, ...]) -> None:
+def _nested(values: list[Any], part: Any, fields: tuple[tuple[str, int], ...]) -> None:
     if part is None:
         return
-    for field in fields:
-        values[INDEX[f"{prefix}_{field}"]] = part.get(field)
+    for field, index in fields:
+        values[index] = part.get(field)
 
 
 def _uuid(value: Any) -> uuid.UUID | str:
