@@ -58,8 +58,11 @@ def main() -> None:
             "WHERE family != 'dead_letter' GROUP BY session_id "
             "HAVING isNotNull(anyIf(client_id, isNotNull(client_id))) "
             "ORDER BY cityHash64(session_id) LIMIT {n:UInt32}",
-            {"n": int(args["sessions"])},
+            {"n": 2 * int(args["sessions"])},
         )
+        # Disjoint samples: read after the client, the auditor's sessions would be warm
+        # (marks and pages cached) and look twice as fast as a first read really is.
+        for_client, for_auditor = sessions[: len(sessions) // 2], sessions[len(sessions) // 2 :]
         people = store.query(
             "SELECT s FROM (SELECT DISTINCT arrayJoin(subjects) AS s FROM trail "
             "WHERE s LIKE 'client-%' OR s LIKE 'specialist-%') "
@@ -67,17 +70,17 @@ def main() -> None:
             {"n": int(args["exports"])},
         )
         warm = 3
-        for sid, client in sessions[:warm]:
+        for sid, client in for_client[:warm]:
             reader.session_trail(sid, Viewer("client", client))
         auditor = Viewer("auditor")
         as_client = timed(
             [
                 partial(reader.session_trail, sid, Viewer("client", client))
-                for sid, client in sessions
+                for sid, client in for_client
             ]
         )
-        as_auditor = timed([partial(reader.session_trail, sid, auditor) for sid, _ in sessions])
-        breakdown = session_breakdown(reader, store, sessions)
+        as_auditor = timed([partial(reader.session_trail, sid, auditor) for sid, _ in for_auditor])
+        breakdown = session_breakdown(reader, store, for_client)
         for (subject,) in people[:warm]:
             list(reader.subject_rows(subject))
         exports = timed([partial(export, reader, subject) for (subject,) in people])
