@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
 from tenacity import (
     Retrying,
     retry_if_exception_type,
@@ -90,6 +91,8 @@ class IngestService:
         self._to_resume: set[TopicPartition] = set()
         # Rows read and not yet stored, over all partitions: bounds memory and insert size.
         self._unstored = 0
+        # Offsets of stored rows that Kafka refused to commit: retried with the next commit.
+        self._uncommitted: dict[TopicPartition, OffsetAndMetadata] = {}
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -119,6 +122,7 @@ class IngestService:
                     if idle_since is not None and time.monotonic() - idle_since >= idle_grace_s:
                         break
             self._flush_all()
+            self._commit({})
             self._write_checkpoints(force=True)
         finally:
             self.consumer.close(autocommit=False)
@@ -195,7 +199,7 @@ class IngestService:
             rows = [row for b in group for row in linked[TopicPartition(b.topic, b.partition)][0]]
             self._retrying(self.store.insert_trail, rows, dedup_token(group))
             self.stats.inserts += 1
-        self.consumer.commit(
+        self._commit(
             {
                 TopicPartition(b.topic, b.partition): OffsetAndMetadata(b.last_offset + 1, "", -1)
                 for b in batches
@@ -209,6 +213,22 @@ class IngestService:
             self.stats.rows += len(batch)
             self.stats.batches += 1
             self.stats.dead_letters += len(batch.letters())
+
+    def _commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+        """Commit, and live with a refusal: the rows are stored, and every (re)assigned
+        partition resumes from the store's head, so the offset is only a hint. Kafka
+        refuses commits while the group rebalances (a member joined or left), which must
+        not stop the consumer. Refused offsets go again with the next commit."""
+        self._uncommitted.update(offsets)
+        if not self._uncommitted:
+            return
+        try:
+            self.consumer.commit(dict(self._uncommitted))
+        except KafkaError as exc:
+            self.metrics.commit_failed()
+            log.warning("offset commit refused, rows are stored; resuming from the store: %s", exc)
+        else:
+            self._uncommitted.clear()
 
     def _retrying(self, action: Callable[..., None], *args: Any) -> None:
         """Run ``action`` until it succeeds; back off while the store (or DLQ) is down."""
@@ -240,6 +260,7 @@ class IngestService:
         # Abandon, never commit: the next owner resumes from the store's own head, so
         # rows not yet stored are simply read again there.
         for tp in revoked:
+            self._uncommitted.pop(tp, None)
             dropped = self._batches.pop(tp, None)
             self._unstored -= len(dropped) if dropped is not None else 0
             self._heads.pop(tp, None)

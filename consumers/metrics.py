@@ -38,6 +38,11 @@ class IngestMetrics:
             "audit_ingest_throughput_rows_per_second", "Rows stored per second, recent",
             registry=self.registry,
         )  # fmt: skip
+        self.commit_failures = Counter(
+            "audit_ingest_commit_failures",
+            "Offset commits Kafka refused (rows were stored; offsets are only a hint)",
+            registry=self.registry,
+        )
         self._rows_total = 0
         self._rows_at: tuple[float, int] | None = None
 
@@ -61,6 +66,9 @@ class IngestMetrics:
 
     def lag(self, topic: str, partition: int, records: int) -> None:
         self.consumer_lag.labels(topic, str(partition)).set(max(0, records))
+
+    def commit_failed(self) -> None:
+        self.commit_failures.inc()
 
     def store_down(self) -> None:
         self.store_available.set(0)

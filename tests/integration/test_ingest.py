@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka.errors import CommitFailedError
 
 from audit_trail.stack import TopicLayout
 from ledger import EmbeddedStore, verify
@@ -191,6 +192,33 @@ def test_store_outage_mid_run_loses_nothing(
     assert sorted(stored_ids(store, topics)) == sorted(str(e.event_id) for e in first + second)
     assert during.metrics.store_available._value.get() == 1
     assert verify(store, [topics.session, topics.transaction]).ok
+
+
+def test_a_refused_commit_does_not_stop_the_consumer(
+    kafka_bootstrap: str, topics: TopicLayout, store: EmbeddedStore
+) -> None:
+    # Kafka refuses commits while the group rebalances. The real consumer's first two
+    # commits are refused (injected: a rebalance cannot be timed into a flush); the rows
+    # are stored, the run goes on, and later commits catch the offsets up.
+    sent = fill(kafka_bootstrap, topics, sessions=40, seed=5)
+    group = f"refused-{uuid.uuid4().hex[:6]}"
+    ingest = service(kafka_bootstrap, topics, store, group, batch_max_rows=300)
+    real_commit = ingest.consumer.commit
+    refused = []
+
+    def refusing(offsets: object = None) -> None:
+        if len(refused) < 2:
+            refused.append(offsets)
+            raise CommitFailedError("group rebalanced (injected)")
+        real_commit(offsets)
+
+    ingest.consumer.commit = refusing  # type: ignore[method-assign]
+    ingest.run(until_idle=True)
+    assert len(refused) == 2 and ingest.metrics.commit_failures._value.get() == 2
+    assert sorted(stored_ids(store, topics)) == sorted(str(e.event_id) for e in sent)
+    assert _committed(kafka_bootstrap, group, topics) == len(sent)
+    assert offsets_contiguous(store, topics.session)
+    assert offsets_contiguous(store, topics.transaction)
 
 
 def _committed(bootstrap: str, group: str, topics: TopicLayout) -> int:
