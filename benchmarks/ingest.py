@@ -34,6 +34,20 @@ def _summary(events: int, started: float, finished: float, **extra: Any) -> dict
     return {"events": events, "seconds": seconds, "events_per_s": events / seconds, **extra}
 
 
+def _finished(events: int, done: Finished, **extra: Any) -> dict[str, Any]:
+    """The summary of a worker that drained the backlog: rate from its result, its RSS."""
+    result = done.last("result")
+    return _summary(
+        events,
+        result["started"],
+        result["last_insert"],
+        peak_rss_mb=done.peak_rss_mb,
+        rss_mb_during=percentiles(done.rss_samples_mb),
+        check=result["check"],
+        **extra,
+    )
+
+
 def ours_one(
     bootstrap: str, layout: TopicLayout, events: int, data_dir: Path, log_dir: Path
 ) -> dict[str, Any]:
@@ -49,16 +63,7 @@ def ours_one(
     result = done.last("result")
     if result["check"]["rows"] != events:
         raise WorkerFailed(f"ours-1p stored {result['check']['rows']} rows, expected {events}")
-    return _summary(
-        events,
-        result["started"],
-        result["last_insert"],
-        peak_rss_mb=done.peak_rss_mb,
-        rss_mb_during=percentiles(done.rss_samples_mb),
-        batches=result["batches"],
-        check=result["check"],
-        data_dir=str(data_dir),
-    )
+    return _finished(events, done, batches=result["batches"], data_dir=str(data_dir))
 
 
 def ours_baseline(bootstrap: str, layout: TopicLayout, data_dir: Path, log_dir: Path) -> float:
@@ -152,13 +157,4 @@ def kafka_engine(
     result = done.last("result")
     if result["rows"] < events:
         raise WorkerFailed(f"the Kafka engine stored {result['rows']} of {events} events")
-    return _summary(
-        events,
-        result["started"],
-        result["last_insert"],
-        peak_rss_mb=done.peak_rss_mb,
-        rss_mb_during=percentiles(done.rss_samples_mb),
-        engine=done.last("ready")["engine"],
-        settings=settings,
-        check=result["check"],
-    )
+    return _finished(events, done, engine=done.last("ready")["engine"], settings=settings)

@@ -178,36 +178,34 @@ class IngestService:
         Every batch holds one month (``PartitionBatch.takes``), so each insert writes one
         table partition, which ClickHouse commits as one part: all or nothing.
         """
-        batches = [b for tp in tps if (b := self._batches.pop(tp, None)) is not None and b.items]
+        batches = {
+            tp: b for tp in tps if (b := self._batches.pop(tp, None)) is not None and b.items
+        }
         self._unstored = sum(len(b) for b in self._batches.values())
         if not batches:
             return
         started = time.monotonic()
-        linked: dict[TopicPartition, tuple[list[Any], ChainHead]] = {}
-        for batch in batches:
-            tp = TopicPartition(batch.topic, batch.partition)
-            head = self._heads.get(tp) or ChainHead.start(tp.topic, tp.partition)
-            linked[tp] = link(batch.rows(), head)
-        letters = [letter for batch in batches for letter in batch.letters()]
+        linked = {
+            tp: link(b.rows(), self._heads.get(tp) or ChainHead.start(tp.topic, tp.partition))
+            for tp, b in batches.items()
+        }
+        letters = [letter for b in batches.values() for letter in b.letters()]
         # 0. subjects' new keys stored (a row must never reach the store before its key),
         # 1. dead letters acknowledged, 2. rows stored, 3. offsets committed.
         if self.keys is not None:
             self._retrying(self.keys.flush)
         self._retrying(self.dead_letters.send_all, letters)
-        for month in sorted({batch.part for batch in batches}):
-            group = [b for b in batches if b.part == month]
-            rows = [row for b in group for row in linked[TopicPartition(b.topic, b.partition)][0]]
-            self._retrying(self.store.insert_trail, rows, dedup_token(group))
+        for month in sorted({b.part for b in batches.values()}):
+            group = [tp for tp, b in batches.items() if b.part == month]
+            rows = [row for tp in group for row in linked[tp][0]]
+            token = dedup_token([batches[tp] for tp in group])
+            self._retrying(self.store.insert_trail, rows, token)
             self.stats.inserts += 1
         self._commit(
-            {
-                TopicPartition(b.topic, b.partition): OffsetAndMetadata(b.last_offset + 1, "", -1)
-                for b in batches
-            }
+            {tp: OffsetAndMetadata(b.last_offset + 1, "", -1) for tp, b in batches.items()}
         )
         seconds = time.monotonic() - started
-        for batch in batches:
-            tp = TopicPartition(batch.topic, batch.partition)
+        for tp, batch in batches.items():
             self._heads[tp] = linked[tp][1]
             self.metrics.batch_stored(tp.topic, len(batch), seconds)
             self.stats.rows += len(batch)

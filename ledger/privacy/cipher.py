@@ -67,13 +67,7 @@ def is_sealed(value: object) -> TypeGuard[str]:
 
 def seal(key: bytes, key_id: str, plaintext: str, aad: bytes) -> str:
     """``plaintext`` encrypted under ``key`` as the stored text ``enc:v1:<key_id>:...``."""
-    return seal_with(aead(key), key_id, plaintext, aad)
-
-
-def aead(key: bytes) -> AESGCM:
-    """The cipher for a data key, to seal several values with it (``seal_with``)."""
-    _check_key(key, "data key")
-    return AESGCM(key)
+    return ValueSealer(key_id, key).seal(plaintext, aad)
 
 
 class _NoncePool:
@@ -112,20 +106,13 @@ class ValueSealer:
     def __init__(self, key_id: str, key: bytes) -> None:
         if not KEY_ID.match(key_id):
             raise InvalidInput(f"key id {key_id!r}: use 1-64 of A-Z a-z 0-9 _ -")
-        self._encrypt = aead(key).encrypt
+        _check_key(key, "data key")
+        self._encrypt = AESGCM(key).encrypt
         self._prefix = f"{PREFIX}{key_id}:"
 
     def seal(self, plaintext: str, aad: bytes) -> str:
         nonce = _NONCES.take()
         return self._prefix + _encode(nonce + self._encrypt(nonce, plaintext.encode(), aad))
-
-
-def seal_with(cipher: AESGCM, key_id: str, plaintext: str, aad: bytes) -> str:
-    if not KEY_ID.match(key_id):
-        raise InvalidInput(f"key id {key_id!r}: use 1-64 of A-Z a-z 0-9 _ -")
-    nonce = _NONCES.take()
-    sealed = cipher.encrypt(nonce, plaintext.encode("utf-8"), aad)
-    return f"{PREFIX}{key_id}:{_encode(nonce + sealed)}"
 
 
 def parse_sealed(text: str) -> Sealed:
