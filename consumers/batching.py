@@ -20,6 +20,8 @@ class Item:
     letter: DeadLetter | None = None
     # The trail's table partition the row lands in (toYYYYMM(occurred_at)).
     part: int = 0
+    # Stored, but keyed or placed apart from its session (consumers.envelope).
+    flags: str | None = None
 
 
 @dataclass

@@ -7,12 +7,15 @@ from typing import Any, Protocol
 
 from consumers.batching import Item
 from consumers.dead_letters import DeadLetter
+from consumers.envelope import PayloadTypeMismatch, check_payload_type, envelope_flags
 from ledger import UnstorableRecord, dead_letter_row, trail_row
 from ledger.columns import INDEX
+from ledger.rows import with_envelope_flags
 from producers.events import InvalidEvent, event_from_avro
 from schemas import AvroCodec, DecodeError
 
 _OCCURRED_AT = INDEX["occurred_at"]
+_SESSION_ID = INDEX["session_id"]
 
 
 class Sealer(Protocol):
@@ -22,12 +25,21 @@ class Sealer(Protocol):
 
 
 def to_item(
-    codec: AvroCodec, message: Any, ingested_at: datetime, sealer: Sealer | None = None
+    codec: AvroCodec,
+    message: Any,
+    ingested_at: datetime,
+    sealer: Sealer | None = None,
+    partitions: int | None = None,
 ) -> Item:
-    """Never raises for bad bytes or values: those become a dead letter (and its row)."""
+    """Never raises for bad bytes or values: those become a dead letter (and its row).
+
+    ``partitions``: the topic's partition count, to check the event sits in its
+    session's partition (``consumers.envelope``); None skips that check.
+    """
     value: bytes = message.value if message.value is not None else b""
     try:
         decoded = codec.decode(value)
+        check_payload_type(decoded.record)
         # The schema fixes the shape; the model checks the values (currency, ranges...).
         event_from_avro(decoded.record)
         row = trail_row(
@@ -39,15 +51,19 @@ def to_item(
             offset=message.offset,
             ingested_at=ingested_at,
         )
-    except DecodeError as exc:
+    except (DecodeError, PayloadTypeMismatch) as exc:
         return _dead(message, value, exc.reason_code, str(exc), ingested_at)
     except InvalidEvent as exc:
         return _dead(message, value, "invalid_event", str(exc), ingested_at)
     except UnstorableRecord as exc:
         return _dead(message, value, "unstorable", str(exc), ingested_at)
+    # Keyed or placed apart from its session: stored as evidence, flagged (and hashed).
+    flags = envelope_flags(str(row[_SESSION_ID]), message.key, message.partition, partitions)
+    row = with_envelope_flags(row, flags)
     # Personal fields are encrypted before the row is hashed, so the chain covers the
     # ciphertext and survives crypto-shredding.
-    return Item(message.offset, sealer.seal(row) if sealer is not None else row, part=_part(row))
+    sealed = sealer.seal(row) if sealer is not None else row
+    return Item(message.offset, sealed, part=_part(row), flags=flags)
 
 
 def _part(row: tuple[Any, ...]) -> int:

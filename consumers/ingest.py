@@ -33,6 +33,7 @@ from consumers.batching import PartitionBatch, dedup_token
 from consumers.config import IngestConfig
 from consumers.dead_letters import DeadLetterGuard, DeadLetterPublisher
 from consumers.decoding import Sealer, to_item
+from consumers.envelope import FlagWatch, partition_count
 from consumers.metrics import IngestMetrics
 from ledger import ChainHead, Store, link
 from schemas import AvroCodec, Retriable
@@ -93,6 +94,7 @@ class IngestService:
         self._unstored = 0
         # Offsets of stored rows that Kafka refused to commit: retried with the next commit.
         self._uncommitted: dict[TopicPartition, OffsetAndMetadata] = {}
+        self._flagged = FlagWatch(self.metrics)
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -138,17 +140,20 @@ class IngestService:
         batch = self._batches.setdefault(tp, PartitionBatch(tp.topic, tp.partition))
         ingested_at = self.clock()
         floor = head.offset if head is not None else -1
+        partitions = partition_count(self.consumer, tp.topic)
         for message in messages:
             # At or below the floor: already stored (a replay after a crash or a reset),
             # or already in this batch (fetched again after a seek).
             if message.offset <= max(floor, batch.last_offset if batch.items else -1):
                 continue
-            item = to_item(self.codec, message, ingested_at, self.sealer)
+            item = to_item(self.codec, message, ingested_at, self.sealer, partitions)
             if item.letter is not None:
                 self.metrics.dead_letter(item.letter.reason_code)
                 self.guard.bad(item.letter)
             else:
                 self.guard.good()
+                if item.flags is not None:
+                    self._flagged(message, item.flags)
             if not batch.takes(item):
                 self._flush([tp])
                 batch = self._batches.setdefault(tp, PartitionBatch(tp.topic, tp.partition))

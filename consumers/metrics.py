@@ -43,6 +43,12 @@ class IngestMetrics:
             "Offset commits Kafka refused (rows were stored; offsets are only a hint)",
             registry=self.registry,
         )
+        self.envelope_flags = Counter(
+            "audit_ingest_envelope_flags",
+            "Events stored flagged: keyed or placed apart from their session",
+            ["flag"],
+            registry=self.registry,
+        )
         self._rows_total = 0
         self._rows_at: tuple[float, int] | None = None
 
@@ -63,6 +69,10 @@ class IngestMetrics:
 
     def dead_letter(self, reason: str) -> None:
         self.dead_letters.labels(reason).inc()
+
+    def envelope_flagged(self, flags: str) -> None:
+        for flag in flags.split(","):
+            self.envelope_flags.labels(flag).inc()
 
     def lag(self, topic: str, partition: int, records: int) -> None:
         self.consumer_lag.labels(topic, str(partition)).set(max(0, records))

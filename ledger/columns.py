@@ -117,6 +117,11 @@ KAFKA: tuple[Column, ...] = (
     Column("ingested_at", "DateTime64(6, 'UTC')"),
 )
 
+# What the consumer noticed about the envelope of a stored event (consumers/envelope.py):
+# comma-separated codes such as ``key_not_session,off_partition``; null for a clean event,
+# so rows stored before migration 0015 hash as they did. Hashed like any other column.
+FLAGS: tuple[Column, ...] = (Column("envelope_flags", "LowCardinality(Nullable(String))"),)
+
 HASHES: tuple[Column, ...] = (
     # Hex sha256; the first row of a chain has 64 zeros as prev_hash.
     Column("prev_hash", "String"),
@@ -124,7 +129,7 @@ HASHES: tuple[Column, ...] = (
 )
 
 # What `rows.trail_row` builds; the chain appends HASHES.
-ROW_COLUMNS: tuple[Column, ...] = ENVELOPE + DEVICE + NETWORK + PAYLOAD + KAFKA
+ROW_COLUMNS: tuple[Column, ...] = ENVELOPE + DEVICE + NETWORK + PAYLOAD + KAFKA + FLAGS
 COLUMNS: tuple[Column, ...] = ROW_COLUMNS + HASHES
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 PAYLOAD_NAMES: frozenset[str] = frozenset(c.name for c in PAYLOAD)

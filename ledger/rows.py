@@ -35,6 +35,7 @@ _DEVICE = tuple(
     for f in ("kind", "os", "os_version", "browser", "browser_version", "app_version")
 )
 _NETWORK = tuple((f, INDEX[f"network_{f}"]) for f in ("ip", "country", "region", "city"))
+_FLAGS = INDEX["envelope_flags"]
 
 
 class UnstorableRecord(InvalidInput):
@@ -93,6 +94,13 @@ def trail_row(
     values[INDEX["kafka_offset"]] = offset
     values[INDEX["ingested_at"]] = _time(ingested_at, "ingested_at")
     return tuple(values)
+
+
+def with_envelope_flags(row: Row, flags: str | None) -> Row:
+    """``row`` recording what was wrong with its envelope (``consumers.envelope``)."""
+    if flags is None:
+        return row
+    return (*row[:_FLAGS], flags, *row[_FLAGS + 1 :])
 
 
 def _nested(values: list[Any], part: Any, fields: tuple[tuple[str, int], ...]) -> None:

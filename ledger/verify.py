@@ -20,6 +20,7 @@ from typing import Any
 
 from ledger.chain import ZERO_HASH, row_hash
 from ledger.columns import COLUMNS, INDEX
+from ledger.flags import FlagSummary, flagged
 from ledger.gaps import GapJudge
 from ledger.retention import RetentionPolicy
 from ledger.store import Store
@@ -100,6 +101,8 @@ class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0  # may exceed len(problems): only the first max_problems are kept
     rows_checked: int = 0
+    # Stored events keyed or placed apart from their session: shown, not problems.
+    flagged: FlagSummary = field(default_factory=FlagSummary)
 
     @property
     def ok(self) -> bool:
@@ -121,6 +124,7 @@ class VerifyReport:
         lines += [f"  {problem}" for problem in self.problems]
         if self.problem_count > len(self.problems):
             lines.append(f"  ... and {self.problem_count - len(self.problems)} more")
+        lines += self.flagged.lines()
         return "\n".join(lines)
 
 
@@ -166,6 +170,7 @@ def verify(
             )
             _beyond_end(topic, int(partition), int(last), last_hash, checkpoints, found, gaps)
     _duplicate_ids(store, order, found, max_problems)
+    report.flagged = flagged(store, order)
     rank = {topic: i for i, topic in enumerate(order)}
     report.problems.sort(key=lambda p: (rank[p.topic], p.partition, p.offset))
     return report

@@ -32,3 +32,18 @@ def read_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 60.0)
         return records
     finally:
         consumer.close()
+
+
+def default_partition(key: bytes, partitions: int) -> int:
+    """Where kafka-python's own default partitioner (murmur2) puts ``key``."""
+    from types import SimpleNamespace
+
+    from kafka.partitioner.default import DefaultPartitioner
+
+    every = set(range(partitions))
+    cluster = SimpleNamespace(
+        topics=lambda: {"t"},
+        partitions_for_topic=lambda _topic: every,
+        available_partitions_for_topic=lambda _topic: every,
+    )
+    return int(DefaultPartitioner().partition("t", key, key, None, None, cluster))

@@ -107,11 +107,12 @@ def test_names_are_unique_and_envelope_device_network_are_all_there() -> None:
     ]
     assert all(c.personal for c in NETWORK)
     assert column("payer_name").personal and column("payer_email").personal
-    assert COLUMN_NAMES[-6:] == (
+    assert COLUMN_NAMES[-7:] == (
         "kafka_topic",
         "kafka_partition",
         "kafka_offset",
         "ingested_at",
+        "envelope_flags",
         "prev_hash",
         "row_hash",
     )
