@@ -84,16 +84,19 @@ def timeline(
             session_id = str(busiest[0][0])
         sid = uuid.UUID(session_id)
         rows = trail.query(
-            "SELECT occurred_at, event_type, actor_role, actor_id, device_kind, device_os "
-            "FROM v_session_timeline WHERE session_id = {sid:UUID} ORDER BY occurred_at",
+            "SELECT occurred_at, event_type, actor_role, actor_id, device_kind, device_os, "
+            "envelope_flags FROM v_session_timeline WHERE session_id = {sid:UUID} "
+            "ORDER BY occurred_at",
             {"sid": sid},
         )
     finally:
         trail.close()
     typer.echo(f"session {sid}: {len(rows)} events")
-    for at, event_type, role, actor, kind, os_name in rows:
+    for at, event_type, role, actor, kind, os_name, flags in rows:
         device = f"{kind or '-'}/{os_name or '-'}"
-        typer.echo(f"  {at:%Y-%m-%d %H:%M:%S.%f}  {event_type:<26} {role:<10} {actor:<14} {device}")
+        line = f"  {at:%Y-%m-%d %H:%M:%S.%f}  {event_type:<26} {role:<10} {actor:<14} {device}"
+        # Keyed or placed apart from its session: its order here rests on occurred_at.
+        typer.echo(f"{line}  [{flags}]" if flags else line)
 
 
 def counts() -> None:

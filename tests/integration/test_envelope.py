@@ -7,6 +7,9 @@ A payload that is not the record its event_type names: dead-lettered.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -209,3 +212,36 @@ def test_a_payload_other_than_its_event_type_names_is_dead_lettered(
         ]
     )
     assert verify(store, [topics.session, topics.transaction]).ok
+
+
+def test_the_cli_shows_flags_in_verify_and_timeline(
+    kafka_bootstrap: str, topics: TopicLayout, tmp_path: Path
+) -> None:
+    events = [e for e in simulate(1, 31, DAY) if e.family == "session_event"][:3]
+    raw = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    _send(raw, topics.session, events[0], events[0].key)
+    _send(raw, topics.session, events[1], None, partition=0)
+    raw.close()
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "AUDIT_TOPIC_SESSION": topics.session,
+        "AUDIT_TOPIC_TRANSACTION": topics.transaction,
+        "AUDIT_TOPIC_DEAD_LETTER": topics.dead_letter,
+        "AUDIT_DATA_DIR": str(tmp_path),
+        "AUDIT_CONSUMER_GROUP": f"cli-{uuid.uuid4().hex[:8]}",
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "audit_trail.cli", *args]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+
+    consumed = cli("consume", "--until-idle")
+    assert consumed.returncode == 0, consumed.stderr
+    checked = cli("verify")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "1 event(s) stored with envelope flags (key_missing" in checked.stdout
+    assert str(events[1].event_id) in checked.stdout
+    shown = cli("timeline", str(events[0].session_id)).stdout.splitlines()
+    flagged = [line for line in shown if line.endswith("]")]
+    assert len(shown) == 3 and len(flagged) == 1 and "[key_missing" in flagged[0]

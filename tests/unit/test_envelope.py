@@ -43,7 +43,8 @@ def test_the_session_partition_is_kafka_pythons_default_partitioners() -> None:
         (b"session-42", True, "key_not_session"),
         (SID.upper().encode(), False, "key_not_session,off_partition"),
         (str(uuid.uuid4()).encode(), True, "key_not_session"),
-        (b"x" * 1_000_000, True, "key_not_session"),
+        (b"x" * 1_000_000, True, "key_not_session"),  # oversize: compared, never hashed
+        (b"\xff\xfe\x00", True, "key_not_session"),  # not even UTF-8
     ],
 )
 def test_flags_name_each_way_an_event_sits_apart_from_its_session(
