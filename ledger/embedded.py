@@ -25,6 +25,7 @@ from chdb.state.sqlitelike import Connection
 from ledger import json_results
 from ledger.arrow_rows import arrow_stream
 from ledger.columns import Column
+from ledger.embedded_readonly import EmbeddedReadOnly
 from ledger.errors import EmbeddedPathInUse, StoreUnavailable, code_in, from_engine
 from ledger.params import for_embedded
 from ledger.store import Selected, SqlStore, check_database
@@ -39,6 +40,7 @@ class EmbeddedStore(SqlStore):
         self.database = check_database(database)
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._read_only: EmbeddedReadOnly | None = None
         try:
             self._conn: Any = Connection(str(self.path))
         except RuntimeError as exc:
@@ -98,7 +100,17 @@ class EmbeddedStore(SqlStore):
     def ping(self) -> None:
         self._run("SELECT 1", None)
 
+    def read_only(self) -> EmbeddedReadOnly:
+        """The connection analysts' SQL runs on (``ledger.embedded_readonly``)."""
+        if self._read_only is None:
+            self._live()
+            self._read_only = EmbeddedReadOnly(self.path, self.database, self._execute)
+        return self._read_only
+
     def close(self) -> None:
+        if self._read_only is not None:
+            self._read_only.close()
+            self._read_only = None
         with self._lock:
             conn, self._conn = self._conn, None
         if conn is not None:

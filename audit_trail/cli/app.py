@@ -26,7 +26,8 @@ app.command("timeline")(trail_cmd.timeline)
 app.command("counts")(trail_cmd.counts)
 app.command("trail")(reader_cmd.trail)
 app.command("payments")(reader_cmd.payments)
-app.command("sql")(reader_cmd.sql)
+# A query may start with "--" (a comment): it is the argument, not an unknown option.
+app.command("sql", context_settings={"ignore_unknown_options": True})(reader_cmd.sql)
 app.command("export")(reader_cmd.export)
 app.command("erase")(reader_cmd.erase)
 

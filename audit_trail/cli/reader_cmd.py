@@ -17,7 +17,7 @@ from audit_trail import wiring
 from audit_trail.settings import Settings
 from ledger.access import Viewer
 from ledger.erasure import BILLING_NOTE, erase_subject
-from ledger.sql_guard import run_readonly
+from ledger.sql_guard import MAX_ROWS, run_readonly
 
 Output = Literal["table", "json"]
 
@@ -76,18 +76,35 @@ def payments(
     _print(rows, output)
 
 
-def sql(query: str) -> None:
-    """Run read-only SQL (one SELECT) against the trail; writes and DDL are refused."""
+def sql(
+    query: Annotated[
+        str, typer.Argument(help="One SELECT, DESCRIBE or EXPLAIN of the views; - reads stdin")
+    ],
+) -> None:
+    """Run one read-only query of the analyst views; writes, DDL and other tables are refused.
+
+    Output is tab-separated, one header line; tabs, newlines and backslashes inside
+    values are escaped (\\t \\n \\\\), NULL is \\N."""
+    text = sys.stdin.read() if query == "-" else query
     trail_store = wiring.store(Settings())
     try:
-        rows = run_readonly(trail_store, query)
+        result = run_readonly(trail_store, text)
     finally:
         trail_store.close()
-    if rows:
-        typer.echo("\t".join(rows[0]))
-    for row in rows:
-        typer.echo("\t".join("\\N" if v is None else str(_plain(v)) for v in row.values()))
-    typer.echo(f"({len(rows)} rows)", err=True)
+    typer.echo("\t".join(_tsv(name) for name in result.columns))
+    for row in result.rows:
+        typer.echo("\t".join("\\N" if v is None else _tsv(_plain(v)) for v in row.values()))
+    shown = f"({len(result.rows)} rows"
+    if result.truncated:
+        shown += f"; TRUNCATED: the query returns more than {MAX_ROWS}, add a LIMIT or narrow it"
+    typer.echo(shown + ")", err=True)
+
+
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _tsv(value: Any) -> str:
+    return str(value).translate(_TSV_ESCAPES)
 
 
 def export(

@@ -214,11 +214,26 @@ def test_master_key_from_setting() -> None:
 def test_master_key_file_is_created_private_once(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     key = master_key_from(None, data_dir)
-    path = data_dir / "master.key"
+    path = tmp_path / "data.master.key"  # beside the store directory, never inside
     assert len(key) == 32 and path.read_bytes() == key
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert master_key_from("", data_dir) == key  # an empty setting means "not set"
-    assert [p.name for p in data_dir.iterdir()] == ["master.key"]  # no temp file left
+    assert [p.name for p in tmp_path.iterdir()] == ["data.master.key"]  # no temp file left
     path.write_bytes(b"truncated")
     with pytest.raises(BadMasterKey, match="9 bytes"):
         master_key_from(None, data_dir)
+
+
+def test_a_key_inside_the_store_directory_is_moved_out_or_refused(tmp_path: Path) -> None:
+    data_dir = tmp_path / "store"
+    data_dir.mkdir()
+    old = data_dir / "master.key"
+    old.write_bytes(b"o" * 32)
+    assert master_key_from(None, data_dir) == b"o" * 32
+    assert not old.exists() and (tmp_path / "store.master.key").read_bytes() == b"o" * 32
+    old.write_bytes(b"o" * 32)  # the same key restored from a backup: dropped
+    assert master_key_from(None, data_dir) == b"o" * 32 and not old.exists()
+    old.write_bytes(b"x" * 32)
+    with pytest.raises(BadMasterKey, match="two different master keys"):
+        master_key_from(None, data_dir)
+    assert old.read_bytes() == b"x" * 32, "neither key is touched"
