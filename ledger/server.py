@@ -59,6 +59,7 @@ class ServerStore(SqlStore):
         self._kwargs = {**kwargs, "settings": settings}
         self._lock = threading.Lock()
         self._client: Any = Client(host, database=self.database, **self._kwargs)
+        self._read_only: ServerReadOnly | None = None
 
     def _call(self, what: str, sql: str, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
@@ -109,6 +110,49 @@ class ServerStore(SqlStore):
 
     def ping(self) -> None:
         self._call("ping failed", "SELECT 1")
+
+    def read_only(self) -> ServerReadOnly:
+        """The connection analysts' SQL runs on: ``readonly = 1`` on every query it sends."""
+        if self._read_only is None:
+            self._read_only = ServerReadOnly(self._host, self.database, self._kwargs)
+        return self._read_only
+
+    def close(self) -> None:
+        if self._read_only is not None:
+            self._read_only.close()
+            self._read_only = None
+        with self._lock:
+            self._client.disconnect()
+
+
+class ServerReadOnly:
+    """A second connection for analysts' SQL: the server enforces ``readonly = 1`` and a
+    time limit on each query (a query's own SETTINGS cannot lift them: the server
+    refuses to change settings in readonly mode). Which tables it reaches is the
+    connecting user's grants: give analysts the ``audit_analyst`` role (migration 0007).
+    """
+
+    def __init__(self, host: str, database: str, kwargs: dict[str, Any]) -> None:
+        settings = {**kwargs.get("settings", {}), "readonly": 1, "max_execution_time": 60}
+        self._lock = threading.Lock()
+        self._client: Any = Client(host, database=database, **{**kwargs, "settings": settings})
+
+    def select(self, sql: str, params: Mapping[str, Any] | None) -> Selected:
+        with self._lock:
+            try:
+                rows, columns = self._client.execute(
+                    sql, for_driver(params), with_column_types=True
+                )
+            except (DriverError, OSError, EOFError) as exc:
+                raise _driver_error(exc, "read-only query failed") from exc
+        return Selected([name for name, _type in columns], [tuple(row) for row in rows])
+
+    def lines(self, sql: str) -> list[str]:
+        # One row per line of EXPLAIN AST; a name's line break stays inside its row.
+        return [
+            str(row[0]).replace("\\", "\\\\").replace("\n", "\\n")
+            for row in self.select(sql, None).rows
+        ]
 
     def close(self) -> None:
         with self._lock:

@@ -138,5 +138,8 @@ def _check_node(
                 f"{node.name}: name the views without a database "
                 "(v_session_timeline, v_payment_attempts, v_participation)"
             )
+    if node.kind == "Set":
+        # Ignored in a subquery under readonly (checked), refused anyway: no surprises.
+        raise SqlRefused("SETTINGS are not allowed: the query runs with fixed settings")
     if node.kind in ("TableFunction", "Dictionary"):
         raise SqlRefused(f"{node.kind} is not allowed")

@@ -96,13 +96,20 @@ def _format(engine: ReadOnlyEngine, sql: str) -> str:
 
 def _names(engine: ReadOnlyEngine) -> tuple[list[str], list[str]]:
     """The engine's databases, and its other names for the functions refused by name."""
-    databases = engine.select("SELECT name FROM system.databases", None).rows
-    aliases = engine.select(
-        "SELECT name FROM system.functions WHERE alias_to != '' AND lower(alias_to) IN "
-        "('file', 'joinget', 'joingetornull', 'catboostevaluate', 'getserversetting')",
-        None,
-    ).rows
+    try:
+        databases = engine.select("SELECT name FROM system.databases", None).rows
+        aliases = engine.select(
+            "SELECT name FROM system.functions WHERE alias_to != '' AND lower(alias_to) IN "
+            "('file', 'joinget', 'joingetornull', 'catboostevaluate', 'getserversetting')",
+            None,
+        ).rows
+    except StoreError:
+        # A server user without access to system tables: the names every server has.
+        return list(_ALWAYS_THERE), []
     return [str(d[0]) for d in databases], [str(a[0]) for a in aliases]
+
+
+_ALWAYS_THERE = ("system", "information_schema", "INFORMATION_SCHEMA", "default")
 
 
 def _engine(call: Any) -> Selected:

@@ -6,7 +6,8 @@ import pytest
 
 from ledger.access import Viewer, session_uuid, subject_id
 from ledger.migrations import available
-from ledger.sql_guard import WriteRefused, guarded
+from ledger.sql_ast import Kind, SqlRefused, judge
+from ledger.sql_guard import engine_message
 from schemas import InvalidInput
 
 
@@ -51,30 +52,61 @@ def test_identifiers() -> None:
         session_uuid("7da9dd22-d62f-404e-8021-649406c11e81' OR 1=1 --")
 
 
-@pytest.mark.parametrize(
-    "sql",
-    ["SELECT 1", "  select count() from trail;", "WITH 1 AS x SELECT x", "-- why\nSELECT 2"],
-)
-def test_reads_pass_wrapped_read_only(sql: str) -> None:
-    wrapped = guarded(sql)
-    assert wrapped.startswith("SELECT * FROM (") and "readonly = 1" in wrapped
+_SELECT_FROM = """SelectWithUnionQuery (children 1)
+ ExpressionList (children 1)
+  SelectQuery (children 2)
+   ExpressionList (children 1)
+    Asterisk
+   TablesInSelectQuery (children 1)
+    TablesInSelectQueryElement (children 1)
+     TableExpression (children 1)
+      {table}"""
+
+
+def test_the_engines_tree_of_a_view_read_passes() -> None:
+    tree = _SELECT_FROM.format(table="TableIdentifier v_participation (alias p)")
+    assert judge(tree.splitlines(), ["system", "audit"]) is Kind.SELECT
+    described = "DescribeQuery (children 1)\n TableExpression (children 1)\n  TableIdentifier v"
+    assert judge(described.splitlines(), []) is Kind.DESCRIBE
 
 
 @pytest.mark.parametrize(
-    ("sql", "reason"),
+    ("tree", "reason"),
     [
-        ("DROP TABLE trail", "got DROP"),
-        ("insert into trail select * from trail", "got INSERT"),
-        ("SELECT 1; DROP TABLE trail", "one statement"),
-        ("/* hi */ ALTER TABLE trail DELETE WHERE 1", "got ALTER"),
-        ("SELECT * FROM trail INTO OUTFILE '/tmp/x'", "OUTFILE"),
-        ("", "one statement"),
-        ("SET readonly = 0", "got SET"),
+        ("DropQuery  trail", "not DropQuery"),
+        ("Set", "not Set"),
+        ("KillQueryQuery", "not KillQueryQuery"),
+        (_SELECT_FROM.format(table="Function file (children 1)"), "table function file"),
+        (_SELECT_FROM.format(table="Function numbers (children 1)"), "table function numbers"),
+        (_SELECT_FROM.format(table="TableIdentifier system.tables"), "without a database"),
+        (_SELECT_FROM.format(table="TableIdentifier v") + "\n Literal \\'/tmp/x\\'", "OUTFILE"),
+        (_SELECT_FROM.format(table="TableIdentifier v") + "\n Identifier JSON", "FORMAT"),
+        (_SELECT_FROM.format(table="TableIdentifier v") + "\n   Set", "SETTINGS"),
+        (_SELECT_FROM.format(table="TableIdentifier v") + "\n   Function file", "file()"),
+        (_SELECT_FROM.format(table="TableIdentifier v") + "\n   Function dictGetString", "dict"),
+        (_SELECT_FROM.format(table="TableIdentifier v") + "\n   Identifier Audit.keys", "database"),
     ],
 )
-def test_writes_and_ddl_are_refused_with_a_reason(sql: str, reason: str) -> None:
-    with pytest.raises(WriteRefused, match=reason):
-        guarded(sql)
+def test_the_engines_tree_of_anything_else_is_refused(tree: str, reason: str) -> None:
+    with pytest.raises(SqlRefused, match=reason):
+        judge(tree.splitlines(), ["system", "audit"])
+
+
+def test_engine_messages_lose_their_wrappers() -> None:
+    raw = (
+        "chDB query failed: Code: 164. DB::Exception: Code: 164. DB::Exception: Cannot modify "
+        "'readonly' setting in readonly mode. (READONLY) (version 26.9.2.1). (READONLY)"
+    )
+    assert engine_message(raw) == (
+        "refused by ClickHouse: Cannot modify 'readonly' setting in readonly mode (READONLY)"
+    )
+    unknown = (
+        "chDB query failed: Code: 60. DB::Exception: Unknown table expression identifier 't'. "
+        "Maybe you meant audit.subject_keys? In scope SELECT *\nFROM t. (UNKNOWN_TABLE)"
+    )
+    assert engine_message(unknown) == (
+        "refused by ClickHouse: Unknown table expression identifier 't' (UNKNOWN_TABLE)"
+    )
 
 
 def test_access_control_migration_is_server_only() -> None:
