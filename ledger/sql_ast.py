@@ -55,6 +55,7 @@ _REFUSED_FUNCTIONS = frozenset(
         "filesystemcapacity",
         "filesystemunreserved",
         "dict",
+        "generateserialid",  # keeps a counter in Keeper
     }
 )
 
