@@ -44,7 +44,7 @@ class Settings(BaseSettings):
 
     master_key: str | None = Field(
         default=None,
-        description="Base64 32-byte key wrapping subjects' keys; unset: DATA_DIR/master.key",
+        description="Base64 32-byte key wrapping subjects' keys; unset: <DATA_DIR>.master.key",
     )
     retention_chat_note_file_months: int = Field(default=12, ge=1)
     retention_billing_months: int = Field(default=60, ge=1)
