@@ -17,6 +17,7 @@ import pytest
 
 from audit_trail.stack import TopicLayout, ensure_topics
 from ledger import EmbeddedStore, verify
+from ledger.chain import ChainHead
 from ledger.privacy import StoreKeyStore, master_key_from
 from ledger.privacy.master import key_path
 from ledger.sql_guard import SqlRefused, run_readonly
@@ -304,3 +305,12 @@ def test_engine_errors_are_one_line_without_the_wrapper(probed: Probed) -> None:
     assert message.startswith("refused by ClickHouse: ") and "UNKNOWN_IDENTIFIER" in message
     assert "chDB" not in message and "DB::Exception" not in message and "\n" not in message
     assert "version" not in message and "In scope" not in message
+
+
+def test_the_owners_connection_still_writes_beside_the_read_only_one(probed: Probed) -> None:
+    run_readonly(probed.store, "SELECT 1")
+    before = _counts(probed.store)["chain_checkpoints"]
+    probed.store.insert_checkpoints([ChainHead("probe-topic", 0, 1, "h")])
+    assert _counts(probed.store)["chain_checkpoints"] == before + 1
+    with pytest.raises(SqlRefused, match="READONLY"):
+        run_readonly(probed.store, "SELECT 1 SETTINGS readonly = 0")
