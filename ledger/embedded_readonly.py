@@ -45,10 +45,18 @@ class EmbeddedReadOnly:
                 f"AS SELECT * FROM {database}.{view}"
             )
         self._lock = threading.Lock()
+        self._conn: Any = None
         try:
-            self._conn: Any = Connection(str(path))
+            self._conn = Connection(str(path))
         except RuntimeError as exc:
             raise from_engine(str(exc), "cannot open a read-only connection") from exc
+        try:
+            self._set_up()
+        except StoreError:
+            self.close()
+            raise
+
+    def _set_up(self) -> None:
         for statement in (
             f"USE {self.views_database}",
             f"SET {json_results.OUTPUT_SETTINGS}",
@@ -58,6 +66,22 @@ class EmbeddedReadOnly:
             self._run(statement, None)
         if self.select("SELECT getSetting('readonly')", None).rows != [(1,)]:
             raise StoreError("the analyst connection did not become read-only; refusing SQL")
+        self._check_views_only()
+
+    def _check_views_only(self) -> None:
+        # Whatever else this database held would be reachable by an unqualified name.
+        found = self.select(
+            "SELECT engine, arraySort(groupArray(t.name)) FROM system.databases AS d "
+            "LEFT JOIN system.tables AS t ON t.database = d.name "
+            "WHERE d.name = {db:String} GROUP BY engine",
+            {"db": self.views_database},
+        ).rows
+        if found != [("Memory", sorted(VIEWS))]:
+            raise StoreError(
+                f"database {self.views_database} holds more than the analyst views "
+                f"({found}); it is made by this program for analysts' SQL: drop it "
+                f"(DROP DATABASE {self.views_database}) and run again"
+            )
 
     def _run(self, sql: str, params: Mapping[str, Any] | None) -> bytes:
         with self._lock:

@@ -18,6 +18,8 @@ import pytest
 from audit_trail.stack import TopicLayout, ensure_topics
 from ledger import EmbeddedStore, verify
 from ledger.chain import ChainHead
+from ledger.embedded_readonly import EmbeddedReadOnly
+from ledger.errors import StoreError
 from ledger.privacy import StoreKeyStore, master_key_from
 from ledger.privacy.master import key_path
 from ledger.sql_guard import SqlRefused, run_readonly
@@ -314,3 +316,13 @@ def test_the_owners_connection_still_writes_beside_the_read_only_one(probed: Pro
     assert _counts(probed.store)["chain_checkpoints"] == before + 1
     with pytest.raises(SqlRefused, match="READONLY"):
         run_readonly(probed.store, "SELECT 1 SETTINGS readonly = 0")
+
+
+def test_an_analyst_database_holding_anything_else_stops_sql(probed: Probed) -> None:
+    store = probed.store
+    store.execute("CREATE TABLE audit_analyst.planted (a Int8) ENGINE = Memory")
+    try:
+        with pytest.raises(StoreError, match="DROP DATABASE audit_analyst"):
+            EmbeddedReadOnly(probed.directory, "audit", store.execute)
+    finally:
+        store.execute("DROP TABLE audit_analyst.planted")
