@@ -223,6 +223,11 @@ def _probes(p: Probed) -> list[str]:
         "\uff33\uff25\uff2c\uff25\uff23\uff34 1",  # fullwidth letters are not a keyword
         "SELECT 1\uff1bDROP TABLE trail",  # a fullwidth semicolon
         "SELECT 1\u2028; DROP TABLE trail",
+        "DR\u200bOP TABLE trail",  # a zero-width space inside a keyword
+        "SELECT * FROM v_session\u200btimeline",
+        "SELECT 1 /* \u202e */; DROP TABLE trail",  # right-to-left override in a comment
+        "WITH v_participation AS (SELECT * FROM trail) SELECT * FROM v_participation",
+        "WITH v_participation AS (SELECT * FROM audit.subject_keys) SELECT 1",
         "SELECT " + "1 + " * 20_000 + "1",
     ]
 
