@@ -47,9 +47,13 @@ class OffersReadOnly(Protocol):
 
 @dataclass(frozen=True)
 class SqlResult:
-    columns: list[str]
-    rows: list[dict[str, Any]]
+    columns: list[str]  # as the engine names them; two columns may share a name
+    rows: list[tuple[Any, ...]]
     truncated: bool  # the query had more than the rows returned
+
+    def records(self) -> list[dict[str, Any]]:
+        """Rows as dicts (a repeated column name keeps its last value)."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
 def run_readonly(store: Store, sql: str, max_rows: int = MAX_ROWS) -> SqlResult:
@@ -67,7 +71,7 @@ def run_readonly(store: Store, sql: str, max_rows: int = MAX_ROWS) -> SqlResult:
         # As a subquery, nothing can follow it (no FORMAT, INTO OUTFILE, SETTINGS).
         statement = f"SELECT * FROM (\n{statement}\n) LIMIT {max_rows + 1}"
     selected = _engine(lambda: engine.select(statement, None))
-    rows = [dict(zip(selected.names, row, strict=True)) for row in selected.rows]
+    rows = selected.rows
     return SqlResult(selected.names, rows[:max_rows], truncated=len(rows) > max_rows)
 
 

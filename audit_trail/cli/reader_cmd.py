@@ -93,7 +93,7 @@ def sql(
         trail_store.close()
     typer.echo("\t".join(_tsv(name) for name in result.columns))
     for row in result.rows:
-        typer.echo("\t".join("\\N" if v is None else _tsv(_plain(v)) for v in row.values()))
+        typer.echo("\t".join("\\N" if v is None else _tsv(_plain(v)) for v in row))
     shown = f"({len(result.rows)} rows"
     if result.truncated:
         shown += f"; TRUNCATED: the query returns more than {MAX_ROWS}, add a LIMIT or narrow it"

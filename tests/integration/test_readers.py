@@ -223,7 +223,7 @@ def test_erase_shreds_personal_fields_keeps_billing_and_verify_passes(day: Day) 
     dumped = [
         row
         for view in ("v_session_timeline", "v_payment_attempts", "v_participation")
-        for row in run_readonly(day.store, f"SELECT * FROM {view}").rows
+        for row in run_readonly(day.store, f"SELECT * FROM {view}").records()
     ]
     assert not sent_ips & {str(v) for r in dumped for v in r.values()}
     assert not {payer_name} & {str(v) for r in dumped for v in r.values()}, "sql never decrypts"
@@ -235,7 +235,7 @@ def test_sql_is_read_only(day: Day) -> None:
         day.store,
         "SELECT toDate(attempted_at) AS day, countIf(outcome = 'failed') / count() AS failed "
         "FROM v_payment_attempts GROUP BY day ORDER BY day",
-    ).rows
+    ).records()
     assert rows and 0 <= rows[0]["failed"] <= 1
     for statement in (
         "DROP TABLE trail",

@@ -293,7 +293,7 @@ def test_reads_of_the_views_run(probed: Probed, sql: str) -> None:
 
 def test_views_carry_no_personal_or_ciphertext_columns(probed: Probed) -> None:
     for view in ("v_session_timeline", "v_payment_attempts", "v_participation"):
-        names = {r["name"] for r in run_readonly(probed.store, f"DESCRIBE {view}").rows}
+        names = {r["name"] for r in run_readonly(probed.store, f"DESCRIBE {view}").records()}
         assert not names & {"network_ip", "payer_name", "payer_email", "row_hash", "key_id"}
 
 

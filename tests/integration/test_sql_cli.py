@@ -61,6 +61,12 @@ def test_a_refusal_is_one_line_naming_the_reason(env: dict[str, str]) -> None:
         assert "chDB query failed" not in out.stderr and "Traceback" not in out.stderr
 
 
+def test_columns_sharing_a_name_keep_their_own_values(env: dict[str, str]) -> None:
+    out = _sql(env, "SELECT 1, 1, 2 AS x")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["1\t1\tx", "1\t1\t2"]
+
+
 def test_a_truncated_result_says_it_was_truncated(env: dict[str, str]) -> None:
     out = _sql(env, f"SELECT arrayJoin(range({MAX_ROWS + 1})) AS n")
     assert out.returncode == 0, out.stderr
