@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from audit_trail.stack import DEFAULT_TOPICS, TopicLayout
+from audit_trail.stack import DEFAULT_RETENTION_DAYS, DEFAULT_TOPICS, TopicLayout
 from schemas import SESSION_FAMILY, TRANSACTION_FAMILY
 
 
@@ -24,7 +24,11 @@ class Settings(BaseSettings):
     topic_session: str = DEFAULT_TOPICS.session
     topic_transaction: str = DEFAULT_TOPICS.transaction
     topic_dead_letter: str = DEFAULT_TOPICS.dead_letter
+    topic_erasures: str = DEFAULT_TOPICS.erasures
     topic_partitions: int = Field(default=4, ge=1)
+    # The erasure promise: records leave the topics the project creates this many days
+    # after they were written (README "Personal data, erasure and retention").
+    topic_retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650)
 
     clickhouse_url: str | None = Field(
         default=None, description="clickhouse://user:password@host:9000/db; unset = embedded"
@@ -52,7 +56,9 @@ class Settings(BaseSettings):
 
     @property
     def topics(self) -> TopicLayout:
-        return TopicLayout(self.topic_session, self.topic_transaction, self.topic_dead_letter)
+        return TopicLayout(
+            self.topic_session, self.topic_transaction, self.topic_dead_letter, self.topic_erasures
+        )
 
     @property
     def family_topics(self) -> dict[str, str]:

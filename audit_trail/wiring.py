@@ -9,9 +9,24 @@ from kafka import KafkaConsumer
 
 from audit_trail.settings import Settings
 from audit_trail.stack import ensure_topics, kafka_status
-from consumers import DeadLetterPublisher, IngestConfig, IngestMetrics, IngestService
+from consumers import (
+    DeadLetterPublisher,
+    ErasureFeed,
+    IngestConfig,
+    IngestMetrics,
+    IngestService,
+    KafkaErasurePublisher,
+)
 from ledger import Store, open_store
-from ledger.privacy import KeyStore, RowOpener, RowSealer, StoreKeyStore, master_key_from
+from ledger.privacy import (
+    ErasureNotPublished,
+    Erasures,
+    KeyStore,
+    RowOpener,
+    RowSealer,
+    StoreKeyStore,
+    master_key_from,
+)
 from ledger.reader import TrailReader
 from ledger.retention import RetentionPolicy, apply_retention
 from producers import AuditProducer
@@ -35,10 +50,36 @@ def bootstrap_servers(settings: Settings) -> str:
     )
 
 
-def producer(settings: Settings) -> AuditProducer:
+def topics_ready(settings: Settings) -> tuple[str, list[str]]:
+    """The broker, with every topic created (retention of the erasure promise) and how
+    existing topics differ from it (also logged as warnings)."""
     bootstrap = bootstrap_servers(settings)
-    ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
+    problems = ensure_topics(
+        bootstrap, settings.topics, settings.topic_partitions, settings.topic_retention_days
+    )
+    return bootstrap, problems
+
+
+def producer(settings: Settings) -> AuditProducer:
+    bootstrap, _ = topics_ready(settings)
     return AuditProducer(bootstrap, settings.family_topics)
+
+
+def erasure_feed(settings: Settings, bootstrap: str | None = None) -> ErasureFeed:
+    """Every erasure published so far, loaded (blocks until read to the end), then followed."""
+    return ErasureFeed(bootstrap or topics_ready(settings)[0], settings.topic_erasures)
+
+
+def erasure_publisher(settings: Settings) -> KafkaErasurePublisher:
+    # Topics first: a broker that auto-creates topics would make an expiring one.
+    try:
+        bootstrap, _ = topics_ready(settings)
+    except AuditTrailError as exc:
+        raise ErasureNotPublished(
+            f"the erasure cannot be published: {exc}. Nothing was erased: run the erasure "
+            "again once the broker answers"
+        ) from exc
+    return KafkaErasurePublisher(bootstrap, settings.topic_erasures)
 
 
 def store(settings: Settings) -> Store:
@@ -69,9 +110,14 @@ def reader(settings: Settings) -> Iterator[TrailReader]:
         trail.close()
 
 
-def ingest_service(settings: Settings, trail: Store, metrics: IngestMetrics) -> IngestService:
-    bootstrap = bootstrap_servers(settings)
-    ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
+def ingest_service(
+    settings: Settings, trail: Store, metrics: IngestMetrics, erasures: Erasures | None = None
+) -> IngestService:
+    """The consumer; it applies ``erasures`` (default: a new ``erasure_feed``, left to the
+    process's end to close) before sealing any row."""
+    bootstrap, _ = topics_ready(settings)
+    if erasures is None:
+        erasures = erasure_feed(settings, bootstrap)
     config = IngestConfig(
         topics=(settings.topic_session, settings.topic_transaction),
         dead_letter_topic=settings.topic_dead_letter,
@@ -101,6 +147,6 @@ def ingest_service(settings: Settings, trail: Store, metrics: IngestMetrics) -> 
         trail,
         dead_letters,
         metrics=metrics,
-        sealer=RowSealer(subject_keys),
+        sealer=RowSealer(subject_keys, erasures=erasures),
         keys=subject_keys,
     )

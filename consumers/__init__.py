@@ -8,6 +8,8 @@ from consumers.dead_letters import (
     DeadLetterPublishFailed,
     TooManyDeadLetters,
 )
+from consumers.erasure_feed import ErasureFeed
+from consumers.erasure_publisher import KafkaErasurePublisher
 from consumers.ingest import IngestService, IngestStats
 from consumers.metrics import IngestMetrics
 
@@ -16,9 +18,11 @@ __all__ = [
     "DeadLetterGuard",
     "DeadLetterPublishFailed",
     "DeadLetterPublisher",
+    "ErasureFeed",
     "IngestConfig",
     "IngestMetrics",
     "IngestService",
     "IngestStats",
+    "KafkaErasurePublisher",
     "TooManyDeadLetters",
 ]

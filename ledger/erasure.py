@@ -6,15 +6,24 @@ still passes; the subject's personal fields become unreadable everywhere at once
 personal data except billing data"; accounting records kept 5 years): payer name and
 e-mail sit under a separate billing key that erasure keeps, and the rows carrying them
 leave with the billing retention TTL.
+
+Kafka still holds the subject's events in clear until the topics' retention ends, and a
+store rebuilt from them would seal those values again under new keys. So an erasure
+first publishes a notice (``ErasurePublisher``: the erasures topic) that every consumer
+applies before sealing, and only then destroys keys: if the notice cannot be published,
+nothing is erased and the caller is told to try again (see docs/erasure.md).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
 
 from ledger.access import subject_id
-from ledger.privacy import ErasureIncomplete, KeyStore, record_erasure
+from ledger.privacy import ErasureIncomplete, ErasureNotice, KeyStore, record_erasure
 from ledger.store import Store
 
 BILLING_NOTE = (
@@ -22,6 +31,14 @@ BILLING_NOTE = (
     "accounting law requires for 5 years; they stay readable under the billing key "
     "until those records' retention ends."
 )
+
+
+class ErasurePublisher(Protocol):
+    """Where erasure notices go so that stores built from Kafka honour them."""
+
+    def publish(self, notices: Sequence[ErasureNotice]) -> None:
+        """Every notice acknowledged, or ``ErasureNotPublished``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -41,15 +58,26 @@ class ErasureReport:
 
 
 def erase_subject(
-    store: Store, keys: KeyStore, subject: str, settle_s: float = 1.0
+    store: Store,
+    keys: KeyStore,
+    subject: str,
+    settle_s: float = 1.0,
+    *,
+    publisher: ErasurePublisher | None,
 ) -> ErasureReport:
-    """Destroy ``subject``'s personal-data keys, record it, report what stays and why.
+    """Publish ``subject``'s erasure, destroy their personal-data keys, record it, and
+    report what stays and why.
+
+    ``publisher=None`` erases this store only (a store rebuilt from Kafka would not
+    honour it): for tests and stores fed by nothing else.
 
     A consumer may have created a key for the subject that it had not stored yet when
-    the first pass ran; a second pass after ``settle_s`` (longer than a batch's age)
-    catches it. Destroying is idempotent.
+    the first pass ran; a second pass after ``settle_s`` (longer than a batch's age plus
+    the consumer's look at the erasures topic) catches it. Destroying is idempotent.
     """
     sid = subject_id(subject)
+    if publisher is not None:
+        publisher.publish(ErasureNotice.for_purposes(sid, ["personal"], datetime.now(UTC)))
     destroyed = _destroy(keys, sid)
     time.sleep(settle_s)
     destroyed += _destroy(keys, sid)

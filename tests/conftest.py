@@ -46,6 +46,7 @@ def topics(kafka_bootstrap: str) -> TopicLayout:
         session=f"test.session-{suffix}",
         transaction=f"test.transaction-{suffix}",
         dead_letter=f"test.dead-letter-{suffix}",
+        erasures=f"test.erasures-{suffix}",
     )
     ensure_topics(kafka_bootstrap, layout, partitions=4)
     return layout

@@ -148,9 +148,13 @@ def erase(
     if not yes:
         typer.confirm(f"Erase the personal data of {subject_id}? This cannot be undone", abort=True)
     settings = Settings()
+    # Published before any key is destroyed: with Kafka down, nothing is erased.
+    publisher = wiring.erasure_publisher(settings)
     trail_store = wiring.store(settings)
     try:
-        report = erase_subject(trail_store, wiring.keys(settings, trail_store), subject_id)
+        keys = wiring.keys(settings, trail_store)
+        report = erase_subject(trail_store, keys, subject_id, publisher=publisher)
     finally:
         trail_store.close()
+        publisher.close()
     typer.echo(str(report))

@@ -15,7 +15,11 @@ def up() -> None:
     """Start the broker (or reuse the running one) and create the topics."""
     settings = Settings()
     bootstrap = kafka_up()
-    ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
+    problems = ensure_topics(
+        bootstrap, settings.topics, settings.topic_partitions, settings.topic_retention_days
+    )
+    for problem in problems:
+        typer.echo(f"warning: {problem}", err=True)
     typer.echo(bootstrap)
 
 

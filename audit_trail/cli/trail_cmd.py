@@ -31,7 +31,9 @@ def consume(
         metrics.serve(port, settings.metrics_address)
     trail = wiring.store(settings)
     try:
-        service = wiring.ingest_service(settings, trail, metrics)
+        # Every erasure published so far is loaded before the first row is sealed.
+        erasures = wiring.erasure_feed(settings)
+        service = wiring.ingest_service(settings, trail, metrics, erasures)
 
         def stop(signum: int, _frame: FrameType | None) -> None:
             typer.echo(f"signal {signum}: draining", err=True)
@@ -39,7 +41,8 @@ def consume(
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        service.run(until_idle=until_idle)
+        with erasures:
+            service.run(until_idle=until_idle)
         stats = service.stats
         typer.echo(
             f"stored {stats.rows} rows in {stats.batches} batches "
@@ -47,6 +50,22 @@ def consume(
         )
     finally:
         trail.close()
+
+
+def topics() -> None:
+    """Create missing topics (with the retention of the erasure promise) and check the
+    existing ones: exits 1, saying what differs, when one keeps data longer."""
+    settings = Settings()
+    _, problems = wiring.topics_ready(settings)
+    for problem in problems:
+        typer.echo(problem)
+    if problems:
+        raise typer.Exit(1)
+    names = ", ".join(settings.topics.names())
+    typer.echo(
+        f"ok: {names}; events and dead letters kept {settings.topic_retention_days} days, "
+        f"erasure notices compacted and kept for ever"
+    )
 
 
 def verify() -> None:

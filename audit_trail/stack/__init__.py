@@ -10,9 +10,11 @@ Run by hand with `python -m audit_trail.stack up|down|status`.
 
 from .lifecycle import StackStatus, kafka_down, kafka_status, kafka_up
 from .paths import stack_dir
+from .topic_configs import DEFAULT_RETENTION_DAYS
 from .topics import DEFAULT_TOPICS, TopicLayout, ensure_topics
 
 __all__ = [
+    "DEFAULT_RETENTION_DAYS",
     "DEFAULT_TOPICS",
     "StackStatus",
     "TopicLayout",

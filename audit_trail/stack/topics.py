@@ -2,7 +2,9 @@
 
 Topic names live here, once: producers, consumers, tests and the stack all import
 `DEFAULT_TOPICS` instead of repeating string literals. `ensure_topics` works on any broker, the
-local stack's or an external one given by KAFKA_BOOTSTRAP_SERVERS.
+local stack's or an external one given by KAFKA_BOOTSTRAP_SERVERS. Topics it creates carry
+the retention of the erasure promise (`topic_configs`); topics that exist already are
+checked against it and reported, never changed.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from dataclasses import astuple, dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from . import topic_configs
 from .errors import StackError
+from .topic_configs import DEFAULT_RETENTION_DAYS, TopicConfigs
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +33,26 @@ _BOOTSTRAP_TIMEOUT_MS = 30_000
 _READY_TIMEOUT_MS = 30_000
 
 
+DEFAULT_ERASURES_TOPIC = "audit.erasures"
+
+
 @dataclass(frozen=True)
 class TopicLayout:
     session: str
     transaction: str
     dead_letter: str
+    # Erasure notices (compacted, never expiring): every store built from Kafka applies them.
+    erasures: str = DEFAULT_ERASURES_TOPIC
 
     def names(self) -> tuple[str, ...]:
         return tuple(str(name) for name in astuple(self))
+
+    def configs(self, retention_days: int) -> dict[str, TopicConfigs]:
+        """Each topic's configs: expiring for what holds personal data, compacted erasures."""
+        expiring = topic_configs.expiring(retention_days)
+        configs = {name: expiring for name in self.names()}
+        configs[self.erasures] = topic_configs.never_expiring_compacted()
+        return configs
 
 
 DEFAULT_TOPICS = TopicLayout(
@@ -45,14 +62,21 @@ DEFAULT_TOPICS = TopicLayout(
 )
 
 
-def ensure_topics(bootstrap: str, layout: TopicLayout, partitions: int = 4) -> None:
+def ensure_topics(
+    bootstrap: str,
+    layout: TopicLayout,
+    partitions: int = 4,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
+) -> list[str]:
     """Create every topic of `layout` that does not exist yet, and wait until all have leaders.
 
-    Existing topics are left as they are (even with a different partition count): this only
-    fills gaps, it never reconfigures or deletes.
+    Existing topics are left as they are (even with a different partition count or
+    retention): this only fills gaps, it never reconfigures or deletes. Returns (and logs
+    as warnings) how existing topics break the erasure promise (`topic_configs.check`).
     """
     if partitions < 1:
         raise ValueError(f"partitions must be at least 1, got {partitions}")
+    configs = layout.configs(retention_days)
     names = layout.names()
     try:
         admin = KafkaAdminClient(
@@ -68,8 +92,9 @@ def ensure_topics(bootstrap: str, layout: TopicLayout, partitions: int = 4) -> N
             "broker is up (`python -m audit_trail.stack status`) or fix KAFKA_BOOTSTRAP_SERVERS"
         ) from exc
     try:
-        _create_missing(admin, bootstrap, names, partitions)
+        _create_missing(admin, bootstrap, configs, partitions, layout.erasures)
         admin.wait_for_topics(list(names), timeout_ms=_READY_TIMEOUT_MS)
+        problems = _check_existing(admin, configs)
     except KafkaError as exc:
         raise StackError(
             f"creating topics {', '.join(names)} on {bootstrap} failed: {exc!r}; "
@@ -77,21 +102,36 @@ def ensure_topics(bootstrap: str, layout: TopicLayout, partitions: int = 4) -> N
         ) from exc
     finally:
         admin.close()
+    for problem in problems:
+        log.warning("%s", problem)
+    return problems
 
 
-def _create_missing(admin: Any, bootstrap: str, names: tuple[str, ...], partitions: int) -> None:
+def _create_missing(
+    admin: Any,
+    bootstrap: str,
+    configs: dict[str, TopicConfigs],
+    partitions: int,
+    erasures: str,
+) -> None:
     # Asking to create every topic and tolerating "already exists" per topic avoids a
     # list-then-create race with another process doing the same (parallel test workers).
+    # Erasure notices are few and read whole at every start: one partition keeps them in
+    # the order they were published.
     request = {
-        name: {"num_partitions": partitions, "replication_factor": REPLICATION_FACTOR}
-        for name in names
+        name: {
+            "num_partitions": 1 if name == erasures else partitions,
+            "replication_factor": REPLICATION_FACTOR,
+            "configs": wanted,
+        }
+        for name, wanted in configs.items()
     }
     response = admin.create_topics(request, timeout_ms=_REQUEST_TIMEOUT_MS, raise_errors=False)
     failures: list[str] = []
     for topic in response.get("topics", []):
         code = int(topic.get("error_code", 0))
         if code == 0:
-            log.info("Created topic %s (%d partitions) on %s", topic["name"], partitions, bootstrap)
+            log.info("Created topic %s on %s", topic["name"], bootstrap)
         elif code != TopicAlreadyExistsError.errno:
             message = topic.get("error_message") or f"error code {code}"
             failures.append(f"{topic['name']}: {message}")
@@ -100,3 +140,25 @@ def _create_missing(admin: Any, bootstrap: str, names: tuple[str, ...], partitio
             f"Kafka at {bootstrap} refused to create topics: {'; '.join(failures)}. "
             "Check the broker's topic policy and ACLs, or create them by hand."
         )
+
+
+def _check_existing(admin: Any, configs: dict[str, TopicConfigs]) -> list[str]:
+    """How each topic's effective configs differ from what the erasure promise needs."""
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in configs]
+    try:
+        described = admin.describe_configs(resources, config_filter="all").get("topic", {})
+    except KafkaError as exc:
+        # Not fatal: a client may create and use topics without DescribeConfigs rights.
+        return [
+            f"cannot read the configs of {', '.join(configs)} ({exc!r}): check their "
+            "retention by hand (README: personal data, erasure and retention)"
+        ]
+    problems: list[str] = []
+    for name, wanted in configs.items():
+        entries = described.get(name) or {}
+        found = {key: str(entry.get("value")) for key, entry in entries.items()}
+        if not found:
+            problems.append(f"topic {name}: the broker did not describe its configs")
+            continue
+        problems.extend(topic_configs.check(name, wanted, found))
+    return problems

@@ -54,3 +54,14 @@ class ErasureIncomplete(PrivacyError, Retriable):
     def __init__(self, message: str, keys_destroyed: int) -> None:
         super().__init__(message)
         self.keys_destroyed = keys_destroyed
+
+
+class ErasureNotPublished(PrivacyError, Retriable):
+    """The erasure notice did not reach Kafka, so nothing was erased: run the erasure
+    again once the broker answers (an erasure only in the store would be undone by a
+    store rebuilt from Kafka)."""
+
+
+class ErasureFeedFailed(PrivacyError):
+    """The erasures topic cannot be read, or holds a record that is not a notice: the
+    consumer stops rather than store someone's data it may have to erase."""

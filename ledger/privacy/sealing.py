@@ -6,6 +6,10 @@ Whose data a personal column is decides the key that seals it:
 - every other personal column (network_ip/country/region/city, and any added later):
   the actor's (``actor_id``), purpose ``personal``.
 
+An erased subject's values (``Erasures``: what the erasures topic says, for an event that
+happened before the erasure) are stored as ``ERASED`` instead: never in clear, and never
+under a new key that would undo the erasure in a store rebuilt from Kafka.
+
 Rows are sealed before the hash chain links them, so the chain covers the ciphertext
 and an erasure (destroying keys) leaves every hash valid. Sealing is randomised (fresh
 nonce, and a process's own keys), so a replayed batch is not byte-identical to the
@@ -16,7 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from ledger.columns import INDEX, ROW_COLUMNS, Column
 from ledger.privacy.cipher import ValueSealer, aad_for, is_sealed, open_parsed, parse_sealed
@@ -33,6 +38,13 @@ _NOT_THE_ACTORS: dict[str, tuple[str, Purpose]] = {
 }
 _ACTOR = INDEX["actor_id"]
 _EVENT_ID = INDEX["event_id"]
+_OCCURRED_AT = INDEX["occurred_at"]
+
+
+class Erasures(Protocol):
+    """Which subjects' data is erased (``ErasureIndex``, kept current by a feed)."""
+
+    def erased(self, subject_id: str, purpose: Purpose, occurred_at: datetime) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -63,8 +75,11 @@ class RowSealer:
     inserting the sealed rows.
     """
 
-    def __init__(self, keys: KeyStore, max_ciphers: int = 100_000) -> None:
+    def __init__(
+        self, keys: KeyStore, max_ciphers: int = 100_000, erasures: Erasures | None = None
+    ) -> None:
         self._keys = keys
+        self._erasures = erasures
         # Sealers by key id: building a cipher per row was a tenth of sealing's cost. A
         # key id names one key's bytes forever, so a cached sealer is never stale.
         self._ciphers: dict[str, ValueSealer] = {}
@@ -85,7 +100,7 @@ class RowSealer:
                 f"seal rows of {len(ROW_COLUMNS)} columns before linking, got {len(row)}"
             )
         sealed: list[Any] | None = None
-        ciphers: dict[tuple[str, Purpose], ValueSealer] = {}
+        ciphers: dict[tuple[str, Purpose], ValueSealer | None] = {}  # None: erased
         event_id = str(row[_EVENT_ID])  # once per row: str(UUID) is not free
         for column in PERSONAL_COLUMNS:
             value = row[column.index]
@@ -97,14 +112,26 @@ class RowSealer:
             if not isinstance(subject, str) or not subject:
                 raise UnsealableRow(f"{column.name} has no data subject: actor_id is empty")
             slot = (subject, column.purpose)
-            found = ciphers.get(slot)
-            if found is None:
-                key = self._keys.key_for(subject, column.purpose)
-                found = ciphers[slot] = self._cipher(key.key_id, key.key)
+            if slot in ciphers:
+                found = ciphers[slot]
+            else:
+                found = ciphers[slot] = self._sealer_for(subject, column.purpose, row)
             if sealed is None:
                 sealed = list(row)
-            sealed[column.index] = found.seal(value, aad_for(event_id, column.name))
+            sealed[column.index] = (
+                ERASED if found is None else found.seal(value, aad_for(event_id, column.name))
+            )
         return row if sealed is None else tuple(sealed)
+
+    def _sealer_for(self, subject: str, purpose: Purpose, row: Row) -> ValueSealer | None:
+        """The subject's cipher, or None when their data of this purpose is erased (asked
+        before any key is made: an erased subject gets no new key)."""
+        if self._erasures is not None and self._erasures.erased(
+            subject, purpose, row[_OCCURRED_AT]
+        ):
+            return None
+        key = self._keys.key_for(subject, purpose)
+        return self._cipher(key.key_id, key.key)
 
     def seal_all(self, rows: Iterable[Row]) -> list[Row]:
         return [self.seal(row) for row in rows]

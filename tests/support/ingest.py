@@ -38,9 +38,11 @@ def service(
     store: Store,
     group: str | None = None,
     keys: Any = None,
+    erasures: Any = None,
     **config: Any,
 ) -> IngestService:
-    """The real consumer; with ``keys`` (a KeyStore) it encrypts personal fields too."""
+    """The real consumer; with ``keys`` (a KeyStore) it encrypts personal fields too, and
+    with ``erasures`` (an ErasureFeed) it applies erasures before sealing."""
     settings = IngestConfig(
         topics=(topics.session, topics.transaction),
         dead_letter_topic=topics.dead_letter,
@@ -56,7 +58,7 @@ def service(
         session_timeout_ms=6000,
         heartbeat_interval_ms=1000,
     )
-    sealer = RowSealer(keys) if keys is not None else None
+    sealer = RowSealer(keys, erasures=erasures) if keys is not None else None
     return IngestService(
         settings,
         consumer,
