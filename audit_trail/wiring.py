@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,6 +33,8 @@ from ledger.retention import RetentionPolicy, apply_retention
 from producers import AuditProducer
 from schemas import AuditTrailError
 
+log = logging.getLogger(__name__)
+
 
 class NoBroker(AuditTrailError):
     """No Kafka broker is configured or running."""
@@ -51,8 +54,8 @@ def bootstrap_servers(settings: Settings) -> str:
 
 
 def topics_ready(settings: Settings) -> tuple[str, list[str]]:
-    """The broker, with every topic created (retention of the erasure promise) and how
-    existing topics differ from it (also logged as warnings)."""
+    """The broker, with every topic created (retention of the erasure promise), and how
+    existing topics differ from that promise."""
     bootstrap = bootstrap_servers(settings)
     problems = ensure_topics(
         bootstrap, settings.topics, settings.topic_partitions, settings.topic_retention_days
@@ -60,20 +63,28 @@ def topics_ready(settings: Settings) -> tuple[str, list[str]]:
     return bootstrap, problems
 
 
+def _topics_reported(settings: Settings) -> str:
+    """``topics_ready``, each difference logged as a warning; the broker."""
+    bootstrap, problems = topics_ready(settings)
+    for problem in problems:
+        log.warning("%s", problem)
+    return bootstrap
+
+
 def producer(settings: Settings) -> AuditProducer:
-    bootstrap, _ = topics_ready(settings)
+    bootstrap = _topics_reported(settings)
     return AuditProducer(bootstrap, settings.family_topics)
 
 
 def erasure_feed(settings: Settings, bootstrap: str | None = None) -> ErasureFeed:
     """Every erasure published so far, loaded (blocks until read to the end), then followed."""
-    return ErasureFeed(bootstrap or topics_ready(settings)[0], settings.topic_erasures)
+    return ErasureFeed(bootstrap or _topics_reported(settings), settings.topic_erasures)
 
 
 def erasure_publisher(settings: Settings) -> KafkaErasurePublisher:
     # Topics first: a broker that auto-creates topics would make an expiring one.
     try:
-        bootstrap, _ = topics_ready(settings)
+        bootstrap = _topics_reported(settings)
     except AuditTrailError as exc:
         raise ErasureNotPublished(
             f"the erasure cannot be published: {exc}. Nothing was erased: run the erasure "
@@ -113,11 +124,12 @@ def reader(settings: Settings) -> Iterator[TrailReader]:
 def ingest_service(
     settings: Settings, trail: Store, metrics: IngestMetrics, erasures: Erasures | None = None
 ) -> IngestService:
-    """The consumer; it applies ``erasures`` (default: a new ``erasure_feed``, left to the
-    process's end to close) before sealing any row."""
-    bootstrap, _ = topics_ready(settings)
+    """The consumer; it applies ``erasures`` before sealing any row. Pass the feed of
+    ``erasure_feed(settings)``, which makes the topics ready first; without one, a new
+    feed is made here (and left to the process's end to close)."""
     if erasures is None:
-        erasures = erasure_feed(settings, bootstrap)
+        erasures = erasure_feed(settings)
+    bootstrap = bootstrap_servers(settings)
     config = IngestConfig(
         topics=(settings.topic_session, settings.topic_transaction),
         dead_letter_topic=settings.topic_dead_letter,

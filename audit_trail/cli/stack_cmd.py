@@ -14,7 +14,7 @@ app = typer.Typer(help="Run a local Apache Kafka broker (KRaft) for demos and te
 def up() -> None:
     """Start the broker (or reuse the running one) and create the topics."""
     settings = Settings()
-    bootstrap = kafka_up()
+    bootstrap = kafka_up(retention_days=settings.topic_retention_days)
     problems = ensure_topics(
         bootstrap, settings.topics, settings.topic_partitions, settings.topic_retention_days
     )

@@ -17,6 +17,7 @@ from .errors import StackError, with_log_tails
 from .paths import StackPaths, external_bootstrap
 from .probe import broker_answers, wait_until_answers
 from .state import BrokerState, clear_state, read_state, stack_lock, write_state
+from .topic_configs import DEFAULT_RETENTION_DAYS
 from .topics import DEFAULT_TOPICS, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -35,21 +36,24 @@ class StackStatus:
     answers: bool  # a kafka-python admin client got a cluster description from it
 
 
-def kafka_up(timeout_s: float = 90.0) -> str:
+def kafka_up(timeout_s: float = 90.0, retention_days: int = DEFAULT_RETENTION_DAYS) -> str:
     """Start (or reuse) the local broker, ensure the project's topics, return its bootstrap.
+
+    Topics it creates keep records ``retention_days`` (`topic_configs`); `ensure_topics`
+    says how existing ones differ.
 
     `timeout_s` bounds the wait for the broker to answer; the one-time Maven download has its
     own limit (maven.MAVEN_TIMEOUT_S).
     """
     external = external_bootstrap()
     if external is not None:
-        ensure_topics(external, DEFAULT_TOPICS)
+        ensure_topics(external, DEFAULT_TOPICS, retention_days=retention_days)
         return external
     paths = StackPaths.default()
     paths.root.mkdir(parents=True, exist_ok=True)
     with stack_lock(paths.lock_file):
         bootstrap = _reuse_running(paths, timeout_s) or _start_fresh(paths, timeout_s)
-    ensure_topics(bootstrap, DEFAULT_TOPICS)
+    ensure_topics(bootstrap, DEFAULT_TOPICS, retention_days=retention_days)
     return bootstrap
 
 

@@ -71,8 +71,9 @@ def ensure_topics(
     """Create every topic of `layout` that does not exist yet, and wait until all have leaders.
 
     Existing topics are left as they are (even with a different partition count or
-    retention): this only fills gaps, it never reconfigures or deletes. Returns (and logs
-    as warnings) how existing topics break the erasure promise (`topic_configs.check`).
+    retention): this only fills gaps, it never reconfigures or deletes. Returns how
+    existing topics break the erasure promise (`topic_configs.check`), for the caller to
+    report.
     """
     if partitions < 1:
         raise ValueError(f"partitions must be at least 1, got {partitions}")
@@ -102,8 +103,6 @@ def ensure_topics(
         ) from exc
     finally:
         admin.close()
-    for problem in problems:
-        log.warning("%s", problem)
     return problems
 
 

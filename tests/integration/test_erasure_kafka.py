@@ -245,3 +245,21 @@ def test_a_record_on_the_erasures_topic_that_is_not_a_notice_stops_the_consumer(
 def test_a_feed_on_a_missing_topic_says_how_to_create_it(kafka_bootstrap: str) -> None:
     with pytest.raises(ErasureFeedFailed, match=r"does not exist.*audit-trail topics"):
         ErasureFeed(kafka_bootstrap, f"no-such-erasures-{uuid.uuid4().hex[:8]}")
+
+
+def test_a_tombstone_or_a_replayed_older_notice_never_withdraws_an_erasure(
+    kafka_bootstrap: str, topics: TopicLayout
+) -> None:
+    from kafka import KafkaProducer
+
+    now = datetime.now(UTC)
+    notice = ErasureNotice("client-00043", "personal", now)
+    older = ErasureNotice("client-00043", "personal", datetime(2026, 1, 1, tzinfo=UTC))
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    for value in (notice.value(), None, older.value()):
+        producer.send(topics.erasures, key=notice.key(), value=value)
+    producer.flush()
+    producer.close()
+    with ErasureFeed(kafka_bootstrap, topics.erasures) as feed:
+        assert feed.erased("client-00043", "personal", now)
+        assert not feed.erased("client-00044", "personal", now)
