@@ -158,3 +158,8 @@ def erase(
         trail_store.close()
         publisher.close()
     typer.echo(str(report))
+    typer.echo(
+        f"Published to {settings.topic_erasures}: every store built from Kafka applies it. "
+        f"Kafka deletes the events themselves at most {settings.topic_retention_days} days "
+        "and an hour after they were written (`audit-trail topics` checks the topics)."
+    )
