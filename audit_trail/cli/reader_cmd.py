@@ -16,6 +16,7 @@ import typer
 from audit_trail import wiring
 from audit_trail.settings import Settings
 from ledger.access import Viewer
+from ledger.access import subject_id as check_subject_id
 from ledger.erasure import BILLING_NOTE, erase_subject
 from ledger.sql_guard import MAX_ROWS, run_readonly
 
@@ -145,6 +146,7 @@ def erase(
 ) -> None:
     """Destroy the subject's personal-data key: their personal fields read as erased
     everywhere; billing fields are kept until their retention ends."""
+    subject_id = check_subject_id(subject_id)  # before asking, and before Kafka
     if not yes:
         typer.confirm(f"Erase the personal data of {subject_id}? This cannot be undone", abort=True)
     settings = Settings()
