@@ -24,6 +24,7 @@ from ledger.privacy import (
     ERASED,
     ErasureFeedFailed,
     ErasureNotice,
+    ErasureNotPublished,
     RowOpener,
     StoreKeyStore,
     is_sealed,
@@ -263,3 +264,33 @@ def test_a_tombstone_or_a_replayed_older_notice_never_withdraws_an_erasure(
     with ErasureFeed(kafka_bootstrap, topics.erasures) as feed:
         assert feed.erased("client-00043", "personal", now)
         assert not feed.erased("client-00044", "personal", now)
+
+
+def test_a_publisher_without_a_broker_fails_clearly(topics: TopicLayout) -> None:
+    started = time.monotonic()
+    with pytest.raises(ErasureNotPublished, match=r"127\.0\.0\.1:1.*nothing was erased"):
+        KafkaErasurePublisher("127.0.0.1:1", topics.erasures)
+    assert time.monotonic() - started < 60
+
+
+class Unpublishable:
+    """The notice never gets out (what KafkaErasurePublisher raises when Kafka is down)."""
+
+    def publish(self, notices: Any) -> None:
+        raise ErasureNotPublished("the erasure notice did not reach Kafka; nothing was erased")
+
+
+def test_an_erasure_whose_notice_is_not_published_destroys_no_key(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "store")
+    store.migrate()
+    keys = StoreKeyStore(store, MASTER_A)
+    keys.key_for("client-00043", "personal")
+    keys.flush()
+    try:
+        with pytest.raises(ErasureNotPublished):
+            erase_subject(store, keys, "client-00043", settle_s=0, publisher=Unpublishable())
+        left = store.query("SELECT count() FROM subject_keys WHERE subject_id = 'client-00043'")
+        assert left[0][0] == 1
+        assert store.query("SELECT count() FROM erasures")[0][0] == 0
+    finally:
+        store.close()
