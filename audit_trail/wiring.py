@@ -76,9 +76,10 @@ def producer(settings: Settings) -> AuditProducer:
     return AuditProducer(bootstrap, settings.family_topics)
 
 
-def erasure_feed(settings: Settings, bootstrap: str | None = None) -> ErasureFeed:
-    """Every erasure published so far, loaded (blocks until read to the end), then followed."""
-    return ErasureFeed(bootstrap or _topics_reported(settings), settings.topic_erasures)
+def erasure_feed(settings: Settings) -> ErasureFeed:
+    """Every erasure published so far, loaded (blocks until read to the end), then followed;
+    the topics are made ready first."""
+    return ErasureFeed(_topics_reported(settings), settings.topic_erasures)
 
 
 def erasure_publisher(settings: Settings) -> KafkaErasurePublisher:

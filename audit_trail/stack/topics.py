@@ -44,6 +44,12 @@ class TopicLayout:
     # Erasure notices (compacted, never expiring): every store built from Kafka applies them.
     erasures: str = DEFAULT_ERASURES_TOPIC
 
+    def __post_init__(self) -> None:
+        names = self.names()
+        if len(set(names)) != len(names):
+            # One topic in two roles would get one role's configs: say so instead.
+            raise StackError(f"each topic needs its own name, got {', '.join(names)}")
+
     def names(self) -> tuple[str, ...]:
         return tuple(str(name) for name in astuple(self))
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from audit_trail.stack import topic_configs
+from audit_trail.stack.errors import StackError
 from audit_trail.stack.topics import TopicLayout
 from ledger.columns import INDEX, ROW_COLUMNS
 from ledger.privacy import (
@@ -180,3 +181,8 @@ def test_every_topic_but_the_erasures_expires() -> None:
         "d",
     }
     assert configs["e"]["cleanup.policy"] == "compact"
+
+
+def test_one_topic_in_two_roles_is_refused() -> None:
+    with pytest.raises(StackError, match="its own name"):
+        TopicLayout("audit.session-events", "t", "d", "audit.session-events")
