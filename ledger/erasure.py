@@ -76,8 +76,9 @@ def erase_subject(
     the consumer's look at the erasures topic) catches it. Destroying is idempotent.
     """
     sid = subject_id(subject)
+    erased_at = datetime.now(UTC)
     if publisher is not None:
-        publisher.publish(ErasureNotice.for_purposes(sid, ["personal"], datetime.now(UTC)))
+        publisher.publish(ErasureNotice.for_purposes(sid, ["personal"], erased_at))
     destroyed = _destroy(keys, sid)
     time.sleep(settle_s)
     destroyed += _destroy(keys, sid)
@@ -89,7 +90,8 @@ def erase_subject(
     )
     erased, kept = (int(counts[0][0]), int(counts[0][1])) if counts else (0, 0)
     report = ErasureReport(sid, destroyed, erased, kept)
-    record_erasure(store, sid, ["personal"], destroyed, BILLING_NOTE)
+    # The notice's time: a consumer of this store then knows it is recorded already.
+    record_erasure(store, sid, ["personal"], destroyed, BILLING_NOTE, erased_at)
     return report
 
 

@@ -13,6 +13,7 @@ from audit_trail import wiring
 from audit_trail.settings import Settings
 from consumers import IngestMetrics
 from ledger import verify as verify_trail
+from ledger.privacy import record_notices
 
 
 def consume(
@@ -33,6 +34,8 @@ def consume(
     try:
         # Every erasure published so far is loaded before the first row is sealed.
         erasures = wiring.erasure_feed(settings)
+        # Erasures made elsewhere (a store rebuilt from Kafka) are audit data here too.
+        record_notices(trail, erasures.index.notices())
         service = wiring.ingest_service(settings, trail, metrics, erasures)
 
         def stop(signum: int, _frame: FrameType | None) -> None:

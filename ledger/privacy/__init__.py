@@ -11,7 +11,7 @@ erasure of ``personal`` data, as accounting law requires.
 
 from ledger.privacy.cipher import aad_for, is_sealed, open_sealed, seal, unwrap_key, wrap_key
 from ledger.privacy.erasure_notices import BadErasureNotice, ErasureIndex, ErasureNotice
-from ledger.privacy.erasures import Erasure, erasures_of, record_erasure
+from ledger.privacy.erasures import Erasure, erasures_of, record_erasure, record_notices
 from ledger.privacy.errors import (
     BadMasterKey,
     ErasureFeedFailed,
@@ -58,6 +58,7 @@ __all__ = [
     "master_key_from",
     "open_sealed",
     "record_erasure",
+    "record_notices",
     "seal",
     "unwrap_key",
     "wrap_key",

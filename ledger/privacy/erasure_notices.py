@@ -108,7 +108,7 @@ class ErasureIndex:
     """
 
     def __init__(self) -> None:
-        self._latest: dict[tuple[str, str], datetime] = {}
+        self._latest: dict[tuple[str, Purpose], datetime] = {}
 
     def __len__(self) -> int:
         return len(self._latest)
@@ -121,6 +121,10 @@ class ErasureIndex:
             return False
         self._latest[slot] = notice.erased_at
         return True
+
+    def notices(self) -> list[ErasureNotice]:
+        """The latest notice of each subject and purpose."""
+        return [ErasureNotice(s, p, at) for (s, p), at in list(self._latest.items())]
 
     def erased(self, subject_id: str, purpose: Purpose, occurred_at: datetime) -> bool:
         erased_at = self._latest.get((subject_id, purpose))

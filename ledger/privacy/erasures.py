@@ -12,11 +12,12 @@ By default only ``personal`` is erased: payer name and e-mail on payment records
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.privacy.erasure_notices import ErasureNotice
 from ledger.privacy.keys import Purpose, check_purposes, check_subject
 from ledger.store import Store
 from schemas import InvalidInput
@@ -26,6 +27,11 @@ MAX_UINT32 = 0xFFFF_FFFF
 _RECORD = """INSERT INTO erasures (subject_id, erased_at, purposes, keys_destroyed, note)
 SELECT {subject:String}, {erased_at:DateTime64(6, 'UTC')}, {purposes:Array(String)},
        {keys_destroyed:UInt32}, {note:String}"""
+_ALL = "SELECT subject_id, arrayJoin(purposes), erased_at FROM erasures"
+FROM_TOPIC_NOTE = (
+    "applied from the erasures topic: this store sealed none of their data of this "
+    "purpose (it stored it as [erased])"
+)
 _OF = """SELECT subject_id, erased_at, purposes, keys_destroyed, note FROM erasures
 WHERE subject_id = {subject:String} ORDER BY erased_at"""
 
@@ -74,3 +80,20 @@ def erasures_of(store: Store, subject_id: str) -> list[Erasure]:
         Erasure(str(subject), at, tuple(str(p) for p in kinds), int(count), str(note))
         for subject, at, kinds, count, note in store.query(_OF, {"subject": subject_id})
     ]
+
+
+def record_notices(store: Store, notices: Iterable[ErasureNotice]) -> int:
+    """Record each notice that ``erasures`` does not hold yet (a store built from Kafka
+    learns of erasures made elsewhere); the number recorded.
+
+    ``erase`` records its own notice with the notice's time, so it is not recorded twice.
+    """
+    known = {(str(s), str(p), at) for s, p, at in store.query(_ALL)}
+    added = 0
+    for notice in notices:
+        at = notice.erased_at.astimezone(UTC)
+        if (notice.subject_id, notice.purpose, at) in known:
+            continue
+        record_erasure(store, notice.subject_id, [notice.purpose], 0, FROM_TOPIC_NOTE, at)
+        added += 1
+    return added

@@ -13,7 +13,8 @@ import pytest
 
 from audit_trail.stack import TopicLayout
 from ledger import EmbeddedStore
-from ledger.privacy import ERASED, StoreKeyStore, master_key_from
+from ledger.privacy import ERASED, StoreKeyStore, erasures_of, master_key_from
+from ledger.privacy.erasures import FROM_TOPIC_NOTE
 
 pytestmark = pytest.mark.integration
 CLI = [sys.executable, "-m", "audit_trail.cli"]
@@ -64,7 +65,10 @@ def test_erase_then_a_store_rebuilt_from_the_topics_never_shows_the_ip_again(
     assert ips and ERASED not in ips
     _run(first, "erase", subject, "--yes")
 
+    _run(first, "consume", "--until-idle")  # a restart records no second erasure
+
     rebuilt = _env(kafka_bootstrap, topics, tmp_path / "rebuilt")  # and a new master.key
+    _run(rebuilt, "consume", "--until-idle")
     _run(rebuilt, "consume", "--until-idle")
     exported = _run(rebuilt, "export", subject).stdout
     assert exported and not [ip for ip in ips if ip in exported]
@@ -80,6 +84,14 @@ def test_erase_then_a_store_rebuilt_from_the_topics_never_shows_the_ip_again(
             f"SELECT {columns} FROM trail WHERE actor_id = {{s:String}}", {"s": subject}
         )
         assert stored and {v for row in stored for v in row} <= {ERASED, None}
+        recorded = erasures_of(store, subject)
+        assert [(e.purposes, e.note) for e in recorded] == [(("personal",), FROM_TOPIC_NOTE)]
+    finally:
+        store.close()
+    store = EmbeddedStore(tmp_path / "first")
+    try:
+        assert [e.purposes for e in erasures_of(store, subject)] == [("personal",)]
+        assert erasures_of(store, subject)[0].erased_at == recorded[0].erased_at
     finally:
         store.close()
     assert "ok" in _run(rebuilt, "verify").stdout.lower()
