@@ -11,8 +11,8 @@ A notice names the subject id, the purposes erased and when; no IP, location, na
 e-mail. The subject id is itself personal (pseudonymous): it stays because a store can
 only honour an erasure of someone it can recognise. A keyed hash would hide it, but only
 under a secret that every future store must share; a store that lost it (the default
-master key lives in the data directory being rebuilt) could never apply the notices and
-would have to refuse to start. See docs/erasure.md.
+master key is a file kept with the store being rebuilt) could never apply the notices
+and would have to refuse to start. See docs/erasure.md.
 
 Wire format (JSON, UTF-8), one record per subject and purpose, so compaction keeps the
 latest erasure of each purpose and never drops one purpose for another:
