@@ -8,13 +8,13 @@ is not running, and stopped at the end only if this test run started it).
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from audit_trail.stack import TopicLayout, ensure_topics, kafka_down, kafka_status, kafka_up
+from tests.support.coordinator import group_offsets
 from tests.support.docker import docker_answers
 
 
@@ -55,15 +55,9 @@ def topics(kafka_bootstrap: str) -> TopicLayout:
 def _wait_for_group_coordinator(bootstrap: str) -> None:
     """A fresh broker creates __consumer_offsets on first use; wait until groups work."""
     from kafka import KafkaAdminClient
-    from kafka.errors import CoordinatorNotAvailableError
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        for _ in range(150):
-            try:
-                admin.list_group_offsets({"audit-trail-warmup": None})
-                return
-            except CoordinatorNotAvailableError:
-                time.sleep(0.2)
+        group_offsets(admin, "audit-trail-warmup")
     finally:
         admin.close()

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient
-from kafka.errors import CoordinatorNotAvailableError
 
 from audit_trail.stack import TopicLayout
 from ledger import EmbeddedStore, verify
+from tests.support.coordinator import group_offsets
 from tests.support.ingest import fill, offsets_contiguous, stored_ids
 
 pytestmark = pytest.mark.integration
@@ -29,16 +29,8 @@ KILLS = 5
 
 
 def _committed(admin: KafkaAdminClient, group: str) -> int:
-    # A fresh broker creates __consumer_offsets on first use: the coordinator may be
-    # "not available" for a moment.
-    for _ in range(100):
-        try:
-            offsets = admin.list_group_offsets({group: None}).get(group, {})
-        except CoordinatorNotAvailableError:
-            time.sleep(0.2)
-            continue
-        return sum(meta.offset for meta in offsets.values() if meta.offset > 0)
-    raise AssertionError(f"no group coordinator for {group}")
+    offsets = group_offsets(admin, group)
+    return sum(meta.offset for meta in offsets.values() if meta.offset > 0)
 
 
 def _consume(env: dict[str, str], *extra: str) -> subprocess.Popen[bytes]:
