@@ -17,7 +17,7 @@ BUCKETS: tuple[tuple[str, str, str], ...] = (
     ("schemas/codec.py", "decode", "Avro decode (fastavro)"),
     ("producers/events/catalogue.py", "event_from_avro", "pydantic re-validation"),
     ("producers/events/envelope.py", "_ip_address", "pydantic: IP address check (ipaddress)"),
-    ("consumers/ingest.py", "_report_lag", "lag metric (KafkaConsumer.end_offsets, every 5 s)"),
+    ("consumers/ingest.py", "_watch", "lag, progress, partition checks (every 5 s)"),
     ("json/encoder.py", "encode", "hash chain: json.dumps of canonical rows"),
     ("ledger/rows.py", "trail_row", "trail_row (record -> row tuple)"),
     ("ledger/privacy/sealing.py", "seal", "sealing personal fields (AES-GCM)"),

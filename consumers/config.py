@@ -26,6 +26,14 @@ class IngestConfig:
     # Store outage: back off between these bounds, forever (never skip, never commit).
     retry_initial_s: float = 0.2
     retry_max_s: float = 10.0
+    # Broker calls that may wait for an absent broker (commits, offsets): bounded, so a
+    # stop is never stuck behind them. A stop tries once more to store, within this.
+    commit_timeout_s: float = 5.0
+    shutdown_timeout_s: float = 5.0
+    # Lag, progress line and partition identity checks, this often; a progress line
+    # at most this often.
+    watch_every_s: float = 5.0
+    progress_every_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.batch_max_rows < 1 or self.batch_max_age_s < 0:

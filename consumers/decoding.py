@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from typing import Any, Protocol
+
+from fastavro import parse_schema, schemaless_reader
 
 from consumers.batching import Item
 from consumers.dead_letters import DeadLetter
@@ -12,7 +15,8 @@ from ledger import UnstorableRecord, dead_letter_row, trail_row
 from ledger.columns import INDEX
 from ledger.rows import with_envelope_flags
 from producers.events import InvalidEvent, event_from_avro
-from schemas import AvroCodec, DecodeError
+from schemas import AvroCodec, DecodeError, MalformedDatum, TruncatedDatum
+from schemas.codec import HEADER_SIZE
 
 _OCCURRED_AT = INDEX["occurred_at"]
 _SESSION_ID = INDEX["session_id"]
@@ -36,9 +40,20 @@ def to_item(
     ``partitions``: the topic's partition count, to check the event sits in its
     session's partition (``consumers.envelope``); None skips that check.
     """
-    value: bytes = message.value if message.value is not None else b""
+    if message.value is None:
+        # A tombstone (null value) deletes nothing in an append-only trail: recorded as
+        # what it is, and republished as null, not as an empty message.
+        return _dead(message, None, "tombstone", "null value (a tombstone)", ingested_at)
+    value: bytes = message.value
     try:
-        decoded = codec.decode(value)
+        try:
+            decoded = codec.decode(value)
+        except MalformedDatum as exc:
+            if _ends_early(codec, value):
+                raise TruncatedDatum(
+                    f"datum ends early: the message ({len(value)} bytes) stops inside it"
+                ) from exc
+            raise
         check_payload_type(decoded.record)
         # The schema fixes the shape; the model checks the values (currency, ranges...).
         event_from_avro(decoded.record)
@@ -71,7 +86,57 @@ def _part(row: tuple[Any, ...]) -> int:
     return when.year * 100 + when.month
 
 
-def _dead(message: Any, value: bytes, code: str, reason: str, ingested_at: datetime) -> Item:
+# No message of ours is longer (Kafka's default limit): a length beyond it is garbage.
+_MAX_MESSAGE = 1 << 20
+
+
+class _ShortReads(io.BytesIO):
+    """Notes whether a read asked for more bytes than were left (and than a garbled
+    length would: a cut message asks for a plausible few)."""
+
+    short = False
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        data = super().read(size)
+        if size is not None and len(data) < size <= _MAX_MESSAGE:
+            self.short = True
+        return data
+
+
+_PLAIN: dict[tuple[str, int], Any] = {}
+
+
+def _ends_early(codec: AvroCodec, value: bytes) -> bool:
+    """Whether reading the datum ran past the message's end (a cut message, not a
+    corrupt one). Read with logical types off: a UUID or date cut short is then just
+    short bytes, which the codec's check cannot tell from a malformed value."""
+    try:
+        writer = codec.writer_of(value)
+    except DecodeError:
+        return False
+    slot = (writer.family, writer.version)
+    if slot not in _PLAIN:
+        _PLAIN[slot] = parse_schema(_without_logical(writer.source), named_schemas={})
+    body = _ShortReads(value)
+    body.seek(HEADER_SIZE)
+    try:
+        schemaless_reader(body, _PLAIN[slot], None)
+    except Exception:  # fastavro raises many types at the end of the bytes
+        return body.short
+    return body.short
+
+
+def _without_logical(node: Any) -> Any:
+    if isinstance(node, dict):
+        if "logicalType" in node and isinstance(node.get("type"), str):
+            return node["type"]
+        return {key: _without_logical(item) for key, item in node.items()}
+    if isinstance(node, list):
+        return [_without_logical(item) for item in node]
+    return node
+
+
+def _dead(message: Any, value: bytes | None, code: str, reason: str, ingested_at: datetime) -> Item:
     letter = DeadLetter(
         topic=message.topic,
         partition=message.partition,
@@ -88,7 +153,7 @@ def _dead(message: Any, value: bytes, code: str, reason: str, ingested_at: datet
         offset=letter.offset,
         timestamp_ms=letter.timestamp_ms,
         key=letter.key,
-        value=letter.value,
+        value=letter.value if letter.value is not None else b"",
         reason_code=code,
         reason=reason,
         ingested_at=ingested_at,

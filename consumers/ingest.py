@@ -6,6 +6,14 @@ Checkpoint order, per partition batch (never reordered):
   3. only then the offset after the batch committed to Kafka.
 A crash anywhere re-reads from the store's own last offset (see ``_on_assigned``), so
 a batch that was stored but not committed is skipped, not stored twice.
+
+Before resuming a partition, and every few seconds after, the consumer checks that the
+Kafka partition is still the one its chain was built from (``consumers.partitions``).
+Stored offsets are Kafka offsets plus the chain segment's shift (``ledger.segments``);
+the shift is 0 until an operator restarts a partition's chain.
+
+Stopping is bounded: a stop (SIGTERM) makes one last attempt, with short timeouts, to
+store what was read; what cannot be stored is left uncommitted, to be read again.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
@@ -35,10 +43,14 @@ from consumers.dead_letters import DeadLetterGuard, DeadLetterPublisher
 from consumers.decoding import Sealer, to_item
 from consumers.envelope import FlagWatch, partition_count
 from consumers.metrics import IngestMetrics
+from consumers.partitions import KafkaFacts
+from consumers.positions import PartitionSource, Positions
+from consumers.progress import Progress
 from ledger import ChainHead, Store, link
 from schemas import AvroCodec, Retriable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class KeyFlusher(Protocol):
@@ -67,6 +79,7 @@ class IngestService:
         metrics: IngestMetrics | None = None,
         sealer: Sealer | None = None,
         keys: KeyFlusher | None = None,
+        partitions: PartitionSource | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
@@ -78,6 +91,9 @@ class IngestService:
         self.clock = clock
         self.sealer = sealer
         self.keys = keys
+        self.partitions = partitions if partitions is not None else KafkaFacts(consumer)
+        self.positions = Positions(consumer, store, self.partitions, self._retrying_value)
+        self.progress = Progress(self.metrics, config.progress_every_s)
         self.stop_requested = threading.Event()
         self.guard = DeadLetterGuard(
             config.dead_letter_max_consecutive,
@@ -85,7 +101,8 @@ class IngestService:
             config.dead_letter_ratio_window,
         )
         self._batches: dict[TopicPartition, PartitionBatch] = {}
-        self._heads: dict[TopicPartition, ChainHead] = {}
+        self._heads = self.positions.heads  # each partition's chain head (stored offsets)
+        self._lag: int | None = None
         self._checkpointed: dict[TopicPartition, float] = {}
         self._lag_checked = 0.0
         self.stats = IngestStats()
@@ -108,27 +125,49 @@ class IngestService:
         gc.freeze()
         idle_since: float | None = None
         try:
-            while not self.stop_requested.is_set():
-                polled = self.consumer.poll(
-                    timeout_ms=int(self.config.poll_timeout_s * 1000),
-                    max_records=self.config.max_poll_records,
+            try:
+                while not self.stop_requested.is_set():
+                    polled = self.consumer.poll(
+                        timeout_ms=int(self.config.poll_timeout_s * 1000),
+                        max_records=self.config.max_poll_records,
+                    )
+                    if self._to_resume:
+                        pending, self._to_resume = self._to_resume, set()
+                        self.positions.resume(pending)
+                    for tp, messages in polled.items():
+                        self._take(tp, messages)
+                    if self.positions.suspect:
+                        self.positions.check_suspects()
+                    self._flush_due()
+                    self._watch()
+                    if until_idle:
+                        idle_since = self._idle_since(idle_since, bool(polled))
+                        if idle_since is not None and time.monotonic() - idle_since >= idle_grace_s:
+                            break
+                self._flush_all()
+                self._commit({})
+                self._write_checkpoints(force=True)
+            except Retriable as exc:
+                # Only a stop ends a retry loop: the outage outlasted the stop's patience.
+                if not self.stop_requested.is_set():
+                    raise
+                log.warning(
+                    "stopping with %d rows read but not stored (%s); nothing of them is "
+                    "committed, so they are read again at the next start",
+                    self._unstored,
+                    exc,
                 )
-                if self._to_resume:
-                    self._resume()
-                for tp, messages in polled.items():
-                    self._take(tp, messages)
-                self._flush_due()
-                self._report_lag()
-                if until_idle:
-                    idle_since = self._idle_since(idle_since, bool(polled))
-                    if idle_since is not None and time.monotonic() - idle_since >= idle_grace_s:
-                        break
-            self._flush_all()
-            self._commit({})
-            self._write_checkpoints(force=True)
         finally:
-            self.consumer.close(autocommit=False)
-            self.dead_letters.close()
+            self._close()
+
+    def _close(self) -> None:
+        timeout_s = self.config.shutdown_timeout_s
+        try:
+            self.consumer.close(autocommit=False, timeout_ms=int(timeout_s * 1000))
+        except KafkaError as exc:
+            log.warning("consumer did not close cleanly: %s", exc)
+        self.dead_letters.close(timeout_s)
+        self.partitions.close()
 
     def stop(self) -> None:
         self.stop_requested.set()
@@ -136,14 +175,24 @@ class IngestService:
     # --- reading ---------------------------------------------------------------------
 
     def _take(self, tp: TopicPartition, messages: list[Any]) -> None:
+        if tp in self.positions.suspect:
+            return  # read again once the partition is checked
         head = self._heads.get(tp)
         batch = self._batches.setdefault(tp, PartitionBatch(tp.topic, tp.partition))
         ingested_at = self.clock()
         floor = head.offset if head is not None else -1
         partitions = partition_count(self.consumer, tp.topic)
+        shift = self.positions.shift(tp)
         for message in messages:
-            # At or below the floor: already stored (a replay after a crash or a reset),
-            # or already in this batch (fetched again after a seek).
+            if shift:
+                message = message._replace(offset=message.offset + shift)
+            if message.offset <= floor:
+                # Kafka moved the position back below what is stored (kafka-python resets
+                # a position beyond the log's end to its start): the partition may have
+                # started over. Check it before taking anything more from it.
+                self.positions.suspect.add(tp)
+                return
+            # Already in this batch (fetched again after a seek).
             if message.offset <= max(floor, batch.last_offset if batch.items else -1):
                 continue
             item = to_item(self.codec, message, ingested_at, self.sealer, partitions)
@@ -199,7 +248,9 @@ class IngestService:
         # 1. dead letters acknowledged, 2. rows stored, 3. offsets committed.
         if self.keys is not None:
             self._retrying(self.keys.flush)
-        self._retrying(self.dead_letters.send_all, letters)
+        stopping = self.stop_requested.is_set()
+        dlq_timeout = self.config.shutdown_timeout_s if stopping else 30.0
+        self._retrying(self.dead_letters.send_all, letters, dlq_timeout)
         for month in sorted({b.part for b in batches.values()}):
             group = [tp for tp, b in batches.items() if b.part == month]
             rows = [row for tp in group for row in linked[tp][0]]
@@ -207,7 +258,10 @@ class IngestService:
             self._retrying(self.store.insert_trail, rows, token)
             self.stats.inserts += 1
         self._commit(
-            {tp: OffsetAndMetadata(b.last_offset + 1, "", -1) for tp, b in batches.items()}
+            {
+                tp: OffsetAndMetadata(self.positions.kafka_offset(tp, b.last_offset) + 1, "", -1)
+                for tp, b in batches.items()
+            }
         )
         seconds = time.monotonic() - started
         for tp, batch in batches.items():
@@ -225,8 +279,11 @@ class IngestService:
         self._uncommitted.update(offsets)
         if not self._uncommitted:
             return
+        # Bounded: with the broker away a commit would otherwise wait for a coordinator
+        # forever (and a stop with it). A commit that times out goes with the next one.
+        timeout_ms = int(self.config.commit_timeout_s * 1000)
         try:
-            self.consumer.commit(dict(self._uncommitted))
+            self.consumer.commit(dict(self._uncommitted), timeout_ms=timeout_ms)
         except KafkaError as exc:
             self.metrics.commit_failed()
             log.warning("offset commit refused, rows are stored; resuming from the store: %s", exc)
@@ -266,37 +323,13 @@ class IngestService:
             self._uncommitted.pop(tp, None)
             dropped = self._batches.pop(tp, None)
             self._unstored -= len(dropped) if dropped is not None else 0
-            self._heads.pop(tp, None)
+            self.positions.drop(tp)
             self._to_resume.discard(tp)
 
-    def _resume(self) -> None:
-        """Continue each newly assigned partition right after the store's last row."""
-        pending, self._to_resume = self._to_resume, set()
-        for topic in sorted({tp.topic for tp in pending}):
-            heads = self._retrying_value(self.store.chain_heads, topic)
-            for tp in pending:
-                if tp.topic != topic:
-                    continue
-                head = heads.get(tp.partition)
-                if head is None:
-                    # Nothing stored yet (a new store): the trail wants all Kafka still
-                    # has, whatever offsets the group committed for another store.
-                    self.consumer.seek_to_beginning(tp)
-                    continue
-                self._heads[tp] = head
-                self.consumer.seek(tp, head.offset + 1)
-                log.info("%s[%d]: resume after stored offset %d", topic, tp.partition, head.offset)
-
-    def _retrying_value(
-        self, fn: Callable[[str], dict[int, ChainHead]], arg: str
-    ) -> dict[int, ChainHead]:
-        result: dict[int, ChainHead] = {}
-
-        def call() -> None:
-            result.update(fn(arg))
-
-        self._retrying(call)
-        return result
+    def _retrying_value(self, fn: Callable[[], T]) -> T:
+        result: list[T] = []
+        self._retrying(lambda: result.append(fn()))
+        return result[-1]
 
     def _write_checkpoints(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -316,22 +349,36 @@ class IngestService:
         pending = any(len(batch) for batch in self._batches.values())
         if got_records or pending or self._to_resume or not assigned:
             return None
-        ends = self.consumer.end_offsets(list(assigned))
-        if all(self.consumer.position(tp) >= ends[tp] for tp in assigned):
-            return since if since is not None else time.monotonic()
+        timeout_ms = int(self.config.commit_timeout_s * 1000)
+        try:
+            ends = self.consumer.end_offsets(list(assigned), timeout_ms=timeout_ms)
+            if all(
+                self.consumer.position(tp, timeout_ms=timeout_ms) >= ends[tp] for tp in assigned
+            ):
+                return since if since is not None else time.monotonic()
+        except KafkaError as exc:
+            self.progress.broker_quiet(exc)
         return None
 
-    def _report_lag(self) -> None:
+    def _watch(self) -> None:
+        """Every few seconds: lag, a progress line, and each partition's identity. A
+        broker that does not answer leaves the lag unknown; it never stops ingest."""
         now = time.monotonic()
-        if now - self._lag_checked < 5.0:
+        if now - self._lag_checked < self.config.watch_every_s:
             return
         self._lag_checked = now
         self.metrics.tick(now)
-        assigned = list(self.consumer.assignment())
-        if assigned:
-            ends = self.consumer.end_offsets(assigned)
-            for tp in assigned:
-                self.metrics.lag(tp.topic, tp.partition, ends[tp] - self.consumer.position(tp))
+        assigned = sorted(self.consumer.assignment())
+        try:
+            facts = self.partitions.facts(assigned)
+        except Retriable as exc:
+            self.progress.broker_quiet(exc)
+            self._lag = None
+        else:
+            self.progress.broker_back()
+            self.positions.check(facts)
+            self._lag = self.progress.lag(facts, self.positions.next_kafka_offsets())
+        self.progress.maybe_log(self.stats.rows, self.stats.dead_letters, self._lag, len(assigned))
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -7,6 +7,10 @@ one offset before, and rows at checkpointed offsets must carry the checkpointed 
 (catching a rewrite that recomputed every later hash, or a chain cut short at its end).
 event_id must be unique across the verified topics. Problems name the row.
 
+A chain restarted on a new Kafka partition (``ledger.segments``) stays one sequence of
+stored offsets; each recorded segment start must link to the head it names, and the
+report lists the starts, so an auditor sees where and why the trail changed partitions.
+
 Rows are read with UUIDs as strings and times as integer microseconds: exactly the
 form ``chain.canonical_bytes`` hashes, on both backends, with no float in between.
 """
@@ -23,6 +27,7 @@ from ledger.columns import COLUMNS, INDEX
 from ledger.flags import FlagSummary, flagged
 from ledger.gaps import GapJudge
 from ledger.retention import RetentionPolicy
+from ledger.segments import ChainSegment, segments
 from ledger.store import Store
 
 ALTERED = "altered_row"  # content no longer matches its own row_hash
@@ -32,6 +37,7 @@ DUPLICATE_OFFSET = "duplicate_offset"
 DUPLICATE_EVENT_ID = "duplicate_event_id"
 CHECKPOINT_MISMATCH = "checkpoint_mismatch"
 TRUNCATED = "truncated_chain"  # a checkpoint lies beyond the last stored row
+SEGMENT_MISMATCH = "segment_mismatch"  # a segment's first row does not continue its record
 
 PAGE_ROWS = 20_000
 
@@ -64,6 +70,11 @@ DUPLICATE_IDS_SQL = """SELECT toString(event_id), groupArray(kafka_topic),
     groupArray(kafka_partition), groupArray(kafka_offset)
 FROM trail WHERE kafka_topic IN {topics:Array(String)}
 GROUP BY event_id HAVING count() > 1 LIMIT {limit:UInt64}"""
+# Every extra copy is one problem, listed or not.
+DUPLICATE_COUNT_SQL = """SELECT sum(c - 1) FROM (SELECT count() AS c FROM trail
+WHERE kafka_topic IN {topics:Array(String)} GROUP BY event_id HAVING c > 1)"""
+SEGMENT_ROW_SQL = f"""SELECT prev_hash FROM trail
+WHERE {_WHERE} AND kafka_offset = {{offset:UInt64}} LIMIT 1"""
 
 _OFFSET, _EVENT_ID = INDEX["kafka_offset"], INDEX["event_id"]
 _PREV, _HASH = INDEX["prev_hash"], INDEX["row_hash"]
@@ -93,6 +104,7 @@ class PartitionSummary:
     last_offset: int
     rows: int
     starts_chain: bool  # first stored row has prev_hash zero (else older rows are gone)
+    restarts: tuple[ChainSegment, ...] = ()  # chain segments after the first
 
 
 @dataclass
@@ -114,16 +126,26 @@ class VerifyReport:
         return self.problems[0] if self.problems else None
 
     def __str__(self) -> str:
-        lines = [
-            f"{p.topic}[{p.partition}]: offsets {p.first_offset}..{p.last_offset}, {p.rows} rows"
-            + ("" if p.starts_chain else " (older rows no longer stored)")
-            for p in self.partitions
-        ]
+        lines: list[str] = []
+        for p in self.partitions:
+            lines.append(
+                f"{p.topic}[{p.partition}]: offsets {p.first_offset}..{p.last_offset}, "
+                f"{p.rows} rows" + ("" if p.starts_chain else " (older rows no longer stored)")
+            )
+            lines += [
+                f"  segment {s.segment} from offset {s.first_offset} (Kafka offset "
+                f"{s.kafka_offset(s.first_offset)}), recorded by {s.recorded_by or '-'}: "
+                f"{s.reason}"
+                for s in p.restarts
+            ]
         verdict = "OK" if self.ok else f"FAILED: {self.problem_count} problem(s)"
         lines.append(f"{verdict}: {self.rows_checked} rows checked")
         lines += [f"  {problem}" for problem in self.problems]
         if self.problem_count > len(self.problems):
-            lines.append(f"  ... and {self.problem_count - len(self.problems)} more")
+            lines.append(
+                f"  ... and {self.problem_count - len(self.problems)} more not listed "
+                f"(the first {len(self.problems)} are)"
+            )
         lines += self.flagged.lines()
         return "\n".join(lines)
 
@@ -159,14 +181,19 @@ def verify(
     at = now or datetime.now(UTC)
     for topic in order:
         checkpoints = _checkpoints(store, topic)
+        recorded = segments(store, topic)
         for partition, first, last, count in store.query(PARTITIONS_SQL, {"topic": topic}):
             gaps = GapJudge(store, topic, int(partition), policy, at)
             rows = _pages(store, topic, int(partition), int(first), page_rows)
             starts, last_hash = _check_partition(
                 topic, int(partition), rows, checkpoints, found, report, gaps
             )
+            restarts = tuple(s for s in recorded.get(int(partition), []) if s.segment > 0)
+            _segment_starts(store, restarts, found)
             report.partitions.append(
-                PartitionSummary(topic, int(partition), int(first), int(last), int(count), starts)
+                PartitionSummary(
+                    topic, int(partition), int(first), int(last), int(count), starts, restarts
+                )
             )
             _beyond_end(topic, int(partition), int(last), last_hash, checkpoints, found, gaps)
     _duplicate_ids(store, order, found, max_problems)
@@ -267,8 +294,22 @@ def _beyond_end(
         found.add(Problem(topic, partition, offset, None, TRUNCATED, detail))
 
 
+def _segment_starts(store: Store, restarts: tuple[ChainSegment, ...], found: _Collector) -> None:
+    for s in restarts:
+        where = {"topic": s.topic, "partition": s.partition, "offset": s.first_offset}
+        rows = store.query(SEGMENT_ROW_SQL, where)
+        if rows and str(rows[0][0]) != s.prev_hash:
+            detail = (
+                f"segment {s.segment} was recorded to continue the head at offset "
+                f"{s.prev_offset}, but its first row links elsewhere"
+            )
+            found.add(Problem(s.topic, s.partition, s.first_offset, None, SEGMENT_MISMATCH, detail))
+
+
 def _duplicate_ids(store: Store, topics: list[str], found: _Collector, limit: int) -> None:
     rank = {topic: i for i, topic in enumerate(topics)}
+    ((total,),) = store.query(DUPLICATE_COUNT_SQL, {"topics": topics})
+    before = found.report.problem_count
     for event_id, in_topics, partitions, offsets in store.query(
         DUPLICATE_IDS_SQL, {"topics": topics, "limit": limit}
     ):
@@ -280,3 +321,5 @@ def _duplicate_ids(store: Store, topics: list[str], found: _Collector, limit: in
         for topic, partition, offset in places[1:]:
             detail = f"event_id already stored at {topic0}[{partition0}] offset {offset0}"
             found.add(Problem(topic, partition, offset, str(event_id), DUPLICATE_EVENT_ID, detail))
+    # Only `limit` ids were read: count the copies of the others without listing them.
+    found.report.problem_count += max(0, int(total or 0) - (found.report.problem_count - before))

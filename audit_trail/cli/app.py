@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from audit_trail.cli import events_cmd, reader_cmd, schemas_cmd, stack_cmd, trail_cmd
+from audit_trail.cli import chain_cmd, events_cmd, reader_cmd, schemas_cmd, stack_cmd, trail_cmd
 from schemas import AuditTrailError
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(schemas_cmd.app, name="schemas")
 app.add_typer(stack_cmd.app, name="stack")
+app.add_typer(chain_cmd.app, name="chain")
 app.command("produce")(events_cmd.produce)
 app.command("simulate")(events_cmd.simulate)
 app.command("topics")(trail_cmd.topics)

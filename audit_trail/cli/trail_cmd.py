@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import signal
+import sys
 import uuid
 from types import FrameType
 from typing import Annotated
@@ -25,6 +27,14 @@ def consume(
     ] = None,
 ) -> None:
     """Consume both event topics into the trail. SIGTERM/SIGINT drain and exit."""
+    # Progress and warnings on stderr: an operator must tell progress from a stall.
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # kafka-python's own INFO/WARNING (every reconnect) would drown ours.
+    logging.getLogger("kafka").setLevel(logging.ERROR)
     settings = Settings()
     metrics = IngestMetrics()
     port = metrics_port if metrics_port is not None else settings.metrics_port

@@ -8,7 +8,7 @@ broker. With KAFKA_BOOTSTRAP_SERVERS set, it only ensures topics on that broker 
 Run by hand with `python -m audit_trail.stack up|down|status`.
 """
 
-from .lifecycle import StackStatus, kafka_down, kafka_status, kafka_up
+from .lifecycle import StackStatus, kafka_down, kafka_reset, kafka_status, kafka_up
 from .paths import stack_dir
 from .topic_configs import DEFAULT_RETENTION_DAYS
 from .topics import DEFAULT_TOPICS, TopicLayout, ensure_topics
@@ -20,6 +20,7 @@ __all__ = [
     "TopicLayout",
     "ensure_topics",
     "kafka_down",
+    "kafka_reset",
     "kafka_status",
     "kafka_up",
     "stack_dir",

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from .errors import StackError
-from .lifecycle import kafka_down, kafka_status, kafka_up
+from .lifecycle import kafka_down, kafka_reset, kafka_status, kafka_up
 from .paths import stack_dir
 
 # Exit codes: 0 ok; 1 the stack failed; 3 `status` found no answering broker (LSB's
@@ -36,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
         default=90.0,
         help="seconds to wait for the broker to answer (default: 90)",
     )
-    commands.add_parser("down", help="stop the broker started by `up`")
+    commands.add_parser("down", help="stop the broker started by `up` (its data is kept)")
+    reset = commands.add_parser("reset", help="stop the broker and delete its data")
+    reset.add_argument("--yes", action="store_true", help="really delete the data")
     commands.add_parser("status", help="show whether the broker runs and answers")
     return parser
 
@@ -67,6 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(kafka_up(timeout_s=args.timeout))
         elif args.command == "down":
             kafka_down()
+        elif args.command == "reset":
+            if not args.yes:
+                print("error: `reset` deletes the broker's data; add --yes", file=sys.stderr)
+                return EXIT_FAILED
+            kafka_reset()
         else:
             return _print_status()
     except StackError as exc:

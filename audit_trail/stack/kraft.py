@@ -156,12 +156,12 @@ def java_command(
     ]
 
 
-def write_config(paths: StackPaths, ports: BrokerPorts) -> None:
-    """Write fresh config files and an empty data dir (old data is dropped on purpose)."""
+def write_config(paths: StackPaths, ports: BrokerPorts, *, wipe: bool = True) -> None:
+    """Write config files; with ``wipe``, an empty data dir too (old data is dropped)."""
     paths.logs_dir.mkdir(parents=True, exist_ok=True)
-    if paths.data_dir.exists():
+    if wipe and paths.data_dir.exists():
         shutil.rmtree(paths.data_dir)
-    paths.data_dir.mkdir(parents=True)
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
     paths.server_properties.write_text(
         render_server_properties(ports, paths.data_dir), encoding="utf-8"
     )

@@ -2,11 +2,16 @@
 
 With KAFKA_BOOTSTRAP_SERVERS set the stack manages nothing: `up` only ensures the project's
 topics on that broker and `down` is a no-op, so the same test code runs against CI services.
+
+`down` then `up` restarts the same broker: same data, same ports, same cluster id (a
+broker that started over would leave the trail's chains ahead of its topics). Only
+`reset` wipes the data, and the next `up` formats a new cluster on new ports.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -16,7 +21,16 @@ from . import kraft, maven, process
 from .errors import StackError, with_log_tails
 from .paths import StackPaths, external_bootstrap
 from .probe import broker_answers, wait_until_answers
-from .state import BrokerState, clear_state, read_state, stack_lock, write_state
+from .state import (
+    BrokerState,
+    ClusterRecord,
+    clear_state,
+    read_cluster,
+    read_state,
+    stack_lock,
+    write_cluster,
+    write_state,
+)
 from .topic_configs import DEFAULT_RETENTION_DAYS
 from .topics import DEFAULT_TOPICS, ensure_topics
 
@@ -97,12 +111,24 @@ def _log_marks(paths: StackPaths) -> list[tuple[Path, int]]:
 def _start_fresh(paths: StackPaths, timeout_s: float) -> str:
     jars = maven.ensure_jars(paths)
     version = maven.kafka_version()
-    for attempt in range(1, _START_ATTEMPTS + 1):
-        ports = kraft.pick_ports()
-        cluster_id = kraft.new_cluster_id()
-        kraft.write_config(paths, ports)
-        marks = _log_marks(paths)
-        kraft.format_storage(jars, paths, cluster_id)
+    kept = read_cluster(paths.cluster_file) if paths.formatted_marker.exists() else None
+    # The kept cluster gets one attempt: its ports are its address, not ours to change.
+    attempts = 1 if kept is not None else _START_ATTEMPTS
+    for attempt in range(1, attempts + 1):
+        if kept is not None:
+            ports = kraft.BrokerPorts(kept.broker_port, kept.controller_port)
+            cluster_id = kept.cluster_id
+            kraft.write_config(paths, ports, wipe=False)
+            marks = _log_marks(paths)
+        else:
+            ports = kraft.pick_ports()
+            cluster_id = kraft.new_cluster_id()
+            kraft.write_config(paths, ports)
+            marks = _log_marks(paths)
+            kraft.format_storage(jars, paths, cluster_id)
+            write_cluster(
+                paths.cluster_file, ClusterRecord(ports.broker, ports.controller, cluster_id)
+            )
         started = time.time()
         pid = process.start_broker(jars, paths)
         state = BrokerState(
@@ -130,10 +156,16 @@ def _start_fresh(paths: StackPaths, timeout_s: float) -> str:
             if outcome == "exited"
             else f"did not answer in {timeout_s:.0f}s"
         )
+        hint = (
+            f"It keeps its data and ports ({ports.bootstrap}): if another program holds a "
+            "port, stop it, or `audit-trail stack reset --yes` (deletes the broker's data)."
+            if kept is not None
+            else f"`rm -rf {paths.root}` resets everything, including cached jars."
+        )
         raise StackError(
             with_log_tails(
                 f"the local Kafka broker {what} (pid {pid}, {ports.bootstrap}). See the log "
-                f"tails below; `rm -rf {paths.root}` resets everything, including cached jars.",
+                f"tails below. {hint}",
                 marks,
             )
         )
@@ -141,7 +173,7 @@ def _start_fresh(paths: StackPaths, timeout_s: float) -> str:
 
 
 def kafka_down() -> None:
-    """Stop the local broker and forget it; its data is discarded at the next `up`."""
+    """Stop the local broker; the next `up` starts it again with its data and ports."""
     if external_bootstrap() is not None:
         log.info("KAFKA_BOOTSTRAP_SERVERS is set: that broker is not ours to stop")
         return
@@ -156,6 +188,23 @@ def kafka_down() -> None:
             log.info("Stopping Kafka (pid %d, %s)", state.pid, state.bootstrap)
             process.stop_broker(state.pid)
         clear_state(paths.state_file)
+
+
+def kafka_reset() -> None:
+    """Stop the local broker and delete its data: the next `up` is a new cluster, whose
+    topics start at offset 0 (a trail built from the old one refuses them until an
+    operator runs `audit-trail chain restart`)."""
+    if external_bootstrap() is not None:
+        raise StackError("KAFKA_BOOTSTRAP_SERVERS is set: that broker is not ours to reset")
+    kafka_down()
+    paths = StackPaths.default()
+    if not paths.root.exists():
+        return
+    with stack_lock(paths.lock_file):
+        if paths.data_dir.exists():
+            shutil.rmtree(paths.data_dir)
+        paths.cluster_file.unlink(missing_ok=True)
+    log.info("Deleted the broker's data in %s", paths.data_dir)
 
 
 def kafka_status() -> StackStatus:

@@ -59,7 +59,7 @@ class StackPaths:
 
     @property
     def data_dir(self) -> Path:
-        # KRaft metadata log and topic data; wiped and re-formatted on every fresh start.
+        # KRaft metadata log and topic data; kept across down/up, wiped only by `reset`.
         return self.root / "kraft-data"
 
     @property
@@ -87,6 +87,15 @@ class StackPaths:
     @property
     def state_file(self) -> Path:
         return self.root / "broker.json"
+
+    @property
+    def cluster_file(self) -> Path:
+        # The ports and cluster id the data dir was formatted for: kept across down/up.
+        return self.root / "cluster.json"
+
+    @property
+    def formatted_marker(self) -> Path:
+        return self.data_dir / "meta.properties"
 
     @property
     def lock_file(self) -> Path:

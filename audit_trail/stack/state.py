@@ -52,6 +52,36 @@ class BrokerState:
             raise ValueError(f"incomplete stack state file: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class ClusterRecord:
+    """What a formatted data dir belongs to: restarted on the same ports with the same
+    id, so clients configured with its address find it again, data and all."""
+
+    broker_port: int
+    controller_port: int
+    cluster_id: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+
+def write_cluster(path: Path, record: ClusterRecord) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(record.to_json(), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_cluster(path: Path) -> ClusterRecord | None:
+    """The recorded cluster, or None (none yet, or unreadable: then `up` starts afresh)."""
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+        return ClusterRecord(
+            int(raw["broker_port"]), int(raw["controller_port"]), str(raw["cluster_id"])
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def write_state(path: Path, state: BrokerState) -> None:
     """Write the state file atomically, so a reader never sees half a JSON document."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -206,11 +206,11 @@ def test_a_refused_commit_does_not_stop_the_consumer(
     real_commit = ingest.consumer.commit
     refused = []
 
-    def refusing(offsets: object = None) -> None:
+    def refusing(offsets: object = None, timeout_ms: int | None = None) -> None:
         if len(refused) < 2:
             refused.append(offsets)
             raise CommitFailedError("group rebalanced (injected)")
-        real_commit(offsets)
+        real_commit(offsets, timeout_ms=timeout_ms)
 
     ingest.consumer.commit = refusing  # type: ignore[method-assign]
     ingest.run(until_idle=True)

@@ -198,3 +198,17 @@ def test_the_report_reads_well(store: EmbeddedStore, topic: str) -> None:
     assert f"{topic}[0]: offsets 0..29, 30 rows" in text
     assert "FAILED: 1 problem(s): 30 rows checked" in text
     assert f"{topic}[0] offset 7" in text and ALTERED in text
+
+
+def test_a_long_list_of_problems_says_how_many_are_not_listed(
+    store: EmbeddedStore, topic: str
+) -> None:
+    # The same 120 events in two partitions: 120 duplicated event ids, 100 listed.
+    ingest(store, rows_for(topic, 0, 120, seed=9))
+    ingest(store, rows_for(topic, 1, 120, seed=9))
+    report = verify(store, [topic], page_rows=PAGE)
+    assert report.problem_count == 120
+    assert len(report.problems) == 100
+    assert {p.kind for p in report.problems} == {DUPLICATE_EVENT_ID}
+    assert "FAILED: 120 problem(s)" in str(report)
+    assert str(report).endswith("... and 20 more not listed (the first 100 are)")

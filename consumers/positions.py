@@ -1,0 +1,117 @@
+"""Where each assigned partition stands: its chain's head, its chain segment, and whether
+Kafka is still handing out the partition that chain was built from.
+
+The store decides where a partition resumes (right after its head), never the committed
+offset. Stored offsets are Kafka offsets plus the segment's shift (``ledger.segments``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Protocol, TypeVar
+
+from kafka import KafkaConsumer, TopicPartition
+
+from consumers.partitions import PartitionFacts, first_segment, refusal, started_over
+from ledger import ChainHead, Store
+from ledger.segments import ChainSegment, current_segments, record_segment
+
+log = logging.getLogger("consumers.ingest")
+T = TypeVar("T")
+
+
+class PartitionSource(Protocol):
+    """Where Kafka's partitions start and end, and their topic ids."""
+
+    def facts(self, tps: list[TopicPartition]) -> dict[TopicPartition, PartitionFacts]: ...
+
+    def close(self) -> None: ...
+
+
+class Retry(Protocol):
+    """Runs ``fn`` until it succeeds (backing off while the store or broker is away)."""
+
+    def __call__(self, fn: Callable[[], T]) -> T: ...
+
+
+class Positions:
+    def __init__(
+        self, consumer: KafkaConsumer, store: Store, source: PartitionSource, retry: Retry
+    ) -> None:
+        self.consumer, self.store, self.source, self.retry = consumer, store, source, retry
+        self.heads: dict[TopicPartition, ChainHead] = {}
+        self.segments: dict[TopicPartition, ChainSegment] = {}
+        # Partitions that handed back a record at or below their head: checked at once.
+        self.suspect: set[TopicPartition] = set()
+
+    def shift(self, tp: TopicPartition) -> int:
+        segment = self.segments.get(tp)
+        return segment.offset_shift if segment is not None else 0
+
+    def kafka_offset(self, tp: TopicPartition, stored: int) -> int:
+        return stored - self.shift(tp)
+
+    def next_kafka_offsets(self) -> dict[TopicPartition, int]:
+        """The Kafka offset each partition's next stored row will come from."""
+        return {tp: self.kafka_offset(tp, head.offset) + 1 for tp, head in self.heads.items()}
+
+    def drop(self, tp: TopicPartition) -> None:
+        self.heads.pop(tp, None)
+        self.segments.pop(tp, None)
+        self.suspect.discard(tp)
+
+    def resume(self, pending: set[TopicPartition]) -> None:
+        """Continue each newly assigned partition right after the store's last row, once
+        it is known to be the partition the chain was built from."""
+        facts = self.retry(partial(self.source.facts, sorted(pending)))
+        for topic in sorted({tp.topic for tp in pending}):
+            heads = self.retry(partial(self.store.chain_heads, topic))
+            recorded = self.retry(partial(current_segments, self.store, topic))
+            for tp in sorted(tp for tp in pending if tp.topic == topic):
+                head = heads.get(tp.partition)
+                self.segments[tp] = self._segment(tp, head, recorded.get(tp.partition), facts[tp])
+                if head is None:
+                    # Nothing stored yet (a new store): the trail wants all Kafka still
+                    # has, whatever offsets the group committed for another store.
+                    self.consumer.seek_to_beginning(tp)
+                    continue
+                self.heads[tp] = head
+                self.consumer.seek(tp, self.kafka_offset(tp, head.offset) + 1)
+                log.info("%s[%d]: resume after stored offset %d", topic, tp.partition, head.offset)
+
+    def _segment(
+        self,
+        tp: TopicPartition,
+        head: ChainHead | None,
+        segment: ChainSegment | None,
+        facts: PartitionFacts,
+    ) -> ChainSegment:
+        why = started_over(head, segment, facts)
+        if why is not None:
+            raise refusal(tp, why)
+        fresh = first_segment(tp.topic, tp.partition, segment, facts) if head is None else None
+        if fresh is None and segment is not None:
+            return segment
+        if fresh is None:  # rows stored before segments were recorded: the id seen now
+            fresh = ChainSegment.first(tp.topic, tp.partition, facts.topic_id)
+        self.retry(partial(record_segment, self.store, fresh))
+        return fresh
+
+    def check_suspects(self) -> None:
+        """Partitions that handed back stored offsets: stop if one started over, else read
+        each again from after its head."""
+        suspects, self.suspect = sorted(self.suspect), set()
+        facts = self.retry(partial(self.source.facts, suspects))
+        self.check(facts)
+        for tp in suspects:
+            head = self.heads.get(tp)
+            if head is not None:
+                self.consumer.seek(tp, self.kafka_offset(tp, head.offset) + 1)
+
+    def check(self, facts: dict[TopicPartition, PartitionFacts]) -> None:
+        for tp, fact in sorted(facts.items()):
+            why = started_over(self.heads.get(tp), self.segments.get(tp), fact)
+            if why is not None:
+                raise refusal(tp, why)

@@ -1,0 +1,58 @@
+"""A message cut short anywhere in its datum is a truncated datum, never a malformed one
+(docs/contract.md), including cuts inside a UUID string or a multi-byte character."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+
+from consumers.decoding import to_item
+from schemas import AvroCodec
+from schemas.codec import HEADER_SIZE
+from tests.support.samples import one_of_each
+
+NOW = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def message(value: bytes | None) -> SimpleNamespace:
+    return SimpleNamespace(
+        topic="t", partition=0, offset=7, timestamp=1_700_000_000_000, key=b"k", value=value
+    )
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["session_access_attempted", "participant_joined", "chat_message_sent", "payment_succeeded"],
+)
+def test_every_cut_of_a_message_is_a_truncated_datum(kind: str) -> None:
+    codec = AvroCodec(uuids_as_text=True)
+    events = one_of_each(seed=61)
+    event = events[kind]
+    whole = codec.encode(event.family, event.to_avro())
+    assert to_item(codec, message(whole), NOW).letter is None
+    codes = {
+        cut: item.letter.reason_code
+        for cut in range(HEADER_SIZE, len(whole))
+        if (item := to_item(codec, message(whole[:cut]), NOW)).letter is not None
+    }
+    assert len(codes) == len(whole) - HEADER_SIZE, "a cut message was stored"
+    wrong = {cut: code for cut, code in codes.items() if code != "truncated_datum"}
+    assert wrong == {}
+
+
+def test_a_corrupt_body_is_still_malformed() -> None:
+    codec = AvroCodec(uuids_as_text=True)
+    event = one_of_each(seed=61)["participant_joined"]
+    whole = codec.encode(event.family, event.to_avro())
+    # The first field's length made negative: corrupt, and no cut could explain it.
+    corrupt = whole[:HEADER_SIZE] + b"\x7f" + whole[HEADER_SIZE + 1 :]
+    item = to_item(codec, message(corrupt), NOW)
+    assert item.letter is not None and item.letter.reason_code == "malformed_datum"
+
+
+def test_a_tombstone_keeps_its_null_value() -> None:
+    item = to_item(AvroCodec(uuids_as_text=True), message(None), NOW)
+    assert item.letter is not None
+    assert (item.letter.reason_code, item.letter.value) == ("tombstone", None)
