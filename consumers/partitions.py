@@ -54,7 +54,10 @@ class KafkaFacts:
             ends = self.consumer.end_offsets(tps, timeout_ms=self.timeout_ms)
             ids = self._topic_ids(sorted({tp.topic for tp in tps}))
         except KafkaError as exc:
-            raise BrokerQuiet(f"the broker did not say where its partitions start: {exc}") from exc
+            raise BrokerQuiet(
+                f"the broker did not say where {', '.join(sorted({tp.topic for tp in tps}))} "
+                f"start and end (is it up, and do the topics exist?): {exc}"
+            ) from exc
         return {tp: PartitionFacts(begins[tp], ends[tp], ids.get(tp.topic, "")) for tp in tps}
 
     def _topic_ids(self, topics: list[str]) -> dict[str, str]:
@@ -148,17 +151,22 @@ def restart_chain(
     if not reason.strip():
         raise InvalidInput("say why the chain restarts (--reason): it is kept with the segment")
     heads = store.chain_heads(topic)
+    if not heads:
+        raise InvalidInput(f"the trail holds nothing of topic {topic!r}: nothing to restart")
     recorded = current_segments(store, topic)
     numbers = partitions if partitions else sorted(heads)
     tps = [TopicPartition(topic, p) for p in numbers]
+    for tp in tps:
+        if tp.partition not in heads:
+            raise InvalidInput(f"{topic}[{tp.partition}] has no stored rows: nothing to restart")
     facts = source.facts(tps)
     planned: list[ChainSegment] = []
     for tp in tps:
-        head = heads.get(tp.partition)
-        if head is None:
-            raise InvalidInput(f"{topic}[{tp.partition}] has no stored rows: nothing to restart")
+        head = heads[tp.partition]
         segment = recorded.get(tp.partition)
         why = started_over(head, segment, facts[tp])
+        if why is None and not partitions:
+            continue  # all partitions asked for: only those that started over
         if why is None:
             raise InvalidInput(
                 f"{topic}[{tp.partition}] still continues its chain (head at stored offset "
@@ -166,6 +174,10 @@ def restart_chain(
             )
         base = segment or ChainSegment.first(topic, tp.partition, "")
         planned.append(base.after(head, facts[tp].earliest, facts[tp].topic_id, why, ""))
+    if not planned:
+        raise InvalidInput(
+            f"every partition of {topic} still continues its chain: nothing to restart"
+        )
     # All checked before any is written: a refused partition leaves nothing half-done.
     written = []
     for segment in planned:

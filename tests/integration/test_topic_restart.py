@@ -101,6 +101,12 @@ def test_a_restart_is_refused_for_a_partition_that_did_not_start_over(
     try:
         with pytest.raises(Exception, match="still continues its chain"):
             restart_chain(store, source, topics.session, None, "just because", "tester")
+        with pytest.raises(Exception, match=r"\[1\] still continues its chain"):
+            restart_chain(store, source, topics.session, [1], "just because", "tester")
+        with pytest.raises(Exception, match=r"\[9\] has no stored rows"):
+            restart_chain(store, source, topics.session, [9], "just because", "tester")
+        with pytest.raises(Exception, match="holds nothing of topic"):
+            restart_chain(store, source, "no.such.topic", None, "just because", "tester")
         with pytest.raises(Exception, match="say why"):
             restart_chain(store, source, topics.session, None, "  ", "tester")
     finally:
