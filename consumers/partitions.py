@@ -19,7 +19,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from ledger import ChainHead, Store
-from ledger.segments import ChainSegment, current_segments, record_segment
+from ledger.segments import ChainSegment, current_segments, record_segments
 from schemas import AuditTrailError, InvalidInput, Retriable
 
 
@@ -178,12 +178,11 @@ def restart_chain(
         raise InvalidInput(
             f"every partition of {topic} still continues its chain: nothing to restart"
         )
-    # All checked before any is written: a refused partition leaves nothing half-done.
-    written = []
-    for segment in planned:
-        segment = replace(
-            segment, reason=f"{reason.strip()} ({segment.reason})", recorded_by=recorded_by
-        )
-        record_segment(store, segment)
-        written.append(segment)
+    # All checked before any is written, and written in one insert: a refused partition
+    # leaves nothing half-done.
+    written = [
+        replace(s, reason=f"{reason.strip()} ({s.reason})", recorded_by=recorded_by)
+        for s in planned
+    ]
+    record_segments(store, written)
     return written

@@ -16,7 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from consumers.partitions import PartitionFacts, first_segment, refusal, started_over
 from ledger import ChainHead, Store
-from ledger.segments import ChainSegment, current_segments, record_segment
+from ledger.segments import ChainSegment, current_segments, record_segments
 
 log = logging.getLogger("consumers.ingest")
 T = TypeVar("T")
@@ -66,12 +66,15 @@ class Positions:
         """Continue each newly assigned partition right after the store's last row, once
         it is known to be the partition the chain was built from."""
         facts = self.retry(partial(self.source.facts, sorted(pending)))
+        fresh: list[ChainSegment] = []
         for topic in sorted({tp.topic for tp in pending}):
             heads = self.retry(partial(self.store.chain_heads, topic))
             recorded = self.retry(partial(current_segments, self.store, topic))
             for tp in sorted(tp for tp in pending if tp.topic == topic):
                 head = heads.get(tp.partition)
-                self.segments[tp] = self._segment(tp, head, recorded.get(tp.partition), facts[tp])
+                segment, new = self._segment(tp, head, recorded.get(tp.partition), facts[tp])
+                self.segments[tp] = segment
+                fresh += [segment] if new else []
                 if head is None:
                     # Nothing stored yet (a new store): the trail wants all Kafka still
                     # has, whatever offsets the group committed for another store.
@@ -80,6 +83,8 @@ class Positions:
                 self.heads[tp] = head
                 self.consumer.seek(tp, self.kafka_offset(tp, head.offset) + 1)
                 log.info("%s[%d]: resume after stored offset %d", topic, tp.partition, head.offset)
+        # Recorded before any row of these partitions is stored (rows wait for a flush).
+        self.retry(partial(record_segments, self.store, fresh))
 
     def _segment(
         self,
@@ -87,17 +92,17 @@ class Positions:
         head: ChainHead | None,
         segment: ChainSegment | None,
         facts: PartitionFacts,
-    ) -> ChainSegment:
+    ) -> tuple[ChainSegment, bool]:
+        """The partition's segment, and whether it is new (to be recorded)."""
         why = started_over(head, segment, facts)
         if why is not None:
             raise refusal(tp, why)
         fresh = first_segment(tp.topic, tp.partition, segment, facts) if head is None else None
         if fresh is None and segment is not None:
-            return segment
+            return segment, False
         if fresh is None:  # rows stored before segments were recorded: the id seen now
             fresh = ChainSegment.first(tp.topic, tp.partition, facts.topic_id)
-        self.retry(partial(record_segment, self.store, fresh))
-        return fresh
+        return fresh, True
 
     def check_suspects(self) -> None:
         """Partitions that handed back stored offsets: stop if one started over, else read

@@ -18,10 +18,11 @@ from ledger.chain import ZERO_HASH, ChainHead
 from ledger.store import Store
 
 # INSERT ... SELECT takes server-side parameters on both backends: no value is quoted.
-_INSERT_SQL = """INSERT INTO chain_segments
-SELECT {topic:String}, {partition:UInt16}, {segment:UInt32}, {first_offset:UInt64},
-       {offset_shift:Int64}, {topic_id:String}, {prev_offset:Int64}, {prev_hash:String},
-       {reason:String}, {recorded_by:String}, {created_at:DateTime64(6, 'UTC')}"""
+# One SELECT per segment, UNION ALL: one insert, one part, however many partitions.
+_ROW_SQL = """SELECT {{topic_{i}:String}}, {{partition_{i}:UInt16}}, {{segment_{i}:UInt32}},
+       {{first_offset_{i}:UInt64}}, {{offset_shift_{i}:Int64}}, {{topic_id_{i}:String}},
+       {{prev_offset_{i}:Int64}}, {{prev_hash_{i}:String}}, {{reason_{i}:String}},
+       {{recorded_by_{i}:String}}, {{created_at_{i}:DateTime64(6, 'UTC')}}"""
 _SELECT_SQL = """SELECT partition, segment, first_offset, offset_shift, topic_id, prev_offset,
        prev_hash, reason, recorded_by, toUnixTimestamp64Micro(created_at)
 FROM chain_segments WHERE topic = {topic:String}
@@ -70,24 +71,28 @@ class ChainSegment:
         return kafka + self.offset_shift
 
 
-def record_segment(store: Store, segment: ChainSegment) -> None:
-    at = segment.created_at or datetime.now(UTC)
-    store.query(
-        _INSERT_SQL,
-        {
-            "topic": segment.topic,
-            "partition": segment.partition,
-            "segment": segment.segment,
-            "first_offset": segment.first_offset,
-            "offset_shift": segment.offset_shift,
-            "topic_id": segment.topic_id,
-            "prev_offset": segment.prev_offset,
-            "prev_hash": segment.prev_hash,
-            "reason": segment.reason,
-            "recorded_by": segment.recorded_by,
-            "created_at": at,
-        },
-    )
+def record_segments(store: Store, recorded: list[ChainSegment]) -> None:
+    if not recorded:
+        return
+    now = datetime.now(UTC)
+    params: dict[str, object] = {}
+    for i, s in enumerate(recorded):
+        values = {
+            "topic": s.topic,
+            "partition": s.partition,
+            "segment": s.segment,
+            "first_offset": s.first_offset,
+            "offset_shift": s.offset_shift,
+            "topic_id": s.topic_id,
+            "prev_offset": s.prev_offset,
+            "prev_hash": s.prev_hash,
+            "reason": s.reason,
+            "recorded_by": s.recorded_by,
+            "created_at": s.created_at or now,
+        }
+        params.update({f"{name}_{i}": value for name, value in values.items()})
+    selects = "\nUNION ALL\n".join(_ROW_SQL.format(i=i) for i in range(len(recorded)))
+    store.query(f"INSERT INTO chain_segments\n{selects}", params)
 
 
 def segments(store: Store, topic: str) -> dict[int, list[ChainSegment]]:

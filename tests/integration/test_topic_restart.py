@@ -5,6 +5,7 @@ chain goes on from the old head, verified."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -187,6 +188,8 @@ def test_the_operator_flow_on_the_cli(
         assert "segment 1 starts at stored offset" in restarted.stdout
     again = cli("consume", "--until-idle")
     assert f"stored {len(after)} rows" in again.stdout, again.stderr
+    # The CLI logs progress at INFO by default: each partition's resume point.
+    assert re.search(r"INFO consumers\.ingest: .*\[\d\]: resume after stored offset", again.stderr)
     checked = cli("verify")
     assert checked.returncode == 0, checked.stdout
     assert "segment 1 from offset" in checked.stdout
