@@ -79,7 +79,10 @@ def test_a_topic_recreated_under_a_stopped_consumer_is_refused_until_restarted(
         refused.run(until_idle=True)
     assert len(stored_ids(store, topics)) == len(before), "rows of the new topic stored"
     restart(kafka_bootstrap, store, topics)
-    again = service(kafka_bootstrap, topics, store, first.config.group_id)
+    # A fresh group: the store decides where to resume, and in long runs a group whose
+    # refused member's LeaveGroup failed (UnknownMemberId) left kafka-python 3.0.12's
+    # next fetch hanging (seen twice, under load; never alone).
+    again = service(kafka_bootstrap, topics, store)
     again.run(until_idle=True)
     wanted = sorted(str(e.event_id) for e in before + after)
     assert sorted(stored_ids(store, topics)) == wanted
