@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
@@ -34,6 +34,7 @@ from consumers.config import IngestConfig
 from consumers.dead_letters import DeadLetterGuard, DeadLetterPublisher
 from consumers.decoding import Sealer, to_item
 from consumers.envelope import FlagWatch, partition_count
+from consumers.idempotency import Deduplicator
 from consumers.metrics import IngestMetrics
 from ledger import ChainHead, Store, link
 from schemas import AvroCodec, Retriable
@@ -83,6 +84,12 @@ class IngestService:
             config.dead_letter_max_consecutive,
             config.dead_letter_max_ratio,
             config.dead_letter_ratio_window,
+        )
+        self.dedup = Deduplicator(
+            store,
+            timedelta(days=config.idempotency_window_days),
+            clock,
+            on_repeat=self.metrics.event_id_repeat,
         )
         self._batches: dict[TopicPartition, PartitionBatch] = {}
         self._heads: dict[TopicPartition, ChainHead] = {}
@@ -190,6 +197,8 @@ class IngestService:
         if not batches:
             return
         started = time.monotonic()
+        # event_id is the idempotency key: repeats become duplicate rows (same offsets).
+        self._retrying(self.dedup.settle, [batches[tp] for tp in sorted(batches)])
         linked = {
             tp: link(b.rows(), self._heads.get(tp) or ChainHead.start(tp.topic, tp.partition))
             for tp, b in batches.items()
