@@ -35,5 +35,6 @@ class IngestConfig:
             raise ValueError("batch_max_rows must be >= 1 and batch_max_age_s >= 0")
         if not 0 < self.dead_letter_max_ratio <= 1:
             raise ValueError("dead_letter_max_ratio must be in (0, 1]")
-        if self.idempotency_window_days < 7:
-            raise ValueError("idempotency_window_days must be >= 7")
+        if not 7 <= self.idempotency_window_days <= 365:
+            # event_ids keeps an id 400 days (migration 0012): a year and a margin.
+            raise ValueError("idempotency_window_days must be 7..365")

@@ -21,7 +21,11 @@ CREATE TABLE IF NOT EXISTS event_ids
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(ingested_at)
 ORDER BY event_id
-SETTINGS index_granularity = 1024, non_replicated_deduplication_window = 10000;
+-- The longest idempotency window is 365 days (settings); past it an id is never asked
+-- for, so whole months go once they are older than that.
+TTL toDateTime(ingested_at) + INTERVAL 400 DAY
+SETTINGS index_granularity = 1024, non_replicated_deduplication_window = 10000,
+    ttl_only_drop_parts = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS event_ids_mv TO event_ids AS
 SELECT event_id, session_id, kafka_topic, kafka_partition, kafka_offset, ingested_at
