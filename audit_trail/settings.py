@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     batch_max_age_ms: int = Field(default=250, ge=0)
     dead_letter_max_consecutive: int = Field(default=200, ge=1)
     dead_letter_max_ratio: float = Field(default=0.5, gt=0, le=1)
+    idempotency_window_days: int = Field(default=30, ge=7, le=365)
     metrics_port: int | None = Field(default=None, description="Serve Prometheus metrics")
     metrics_address: str = "127.0.0.1"
 

@@ -139,6 +139,7 @@ def ingest_service(
         batch_max_age_s=settings.batch_max_age_ms / 1000,
         dead_letter_max_consecutive=settings.dead_letter_max_consecutive,
         dead_letter_max_ratio=settings.dead_letter_max_ratio,
+        idempotency_window_days=settings.idempotency_window_days,
     )
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,

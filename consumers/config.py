@@ -21,6 +21,9 @@ class IngestConfig:
     dead_letter_max_consecutive: int = 200
     dead_letter_max_ratio: float = 0.5
     dead_letter_ratio_window: int = 1000
+    # A message whose event_id was stored this recently is recorded as a duplicate
+    # (docs/ingest.md, "Idempotency": what a longer window costs).
+    idempotency_window_days: int = 30
     # Write a chain checkpoint per partition at most this often.
     checkpoint_every_s: float = 60.0
     # Store outage: back off between these bounds, forever (never skip, never commit).
@@ -40,3 +43,6 @@ class IngestConfig:
             raise ValueError("batch_max_rows must be >= 1 and batch_max_age_s >= 0")
         if not 0 < self.dead_letter_max_ratio <= 1:
             raise ValueError("dead_letter_max_ratio must be in (0, 1]")
+        if not 7 <= self.idempotency_window_days <= 365:
+            # event_ids keeps an id 400 days (migration 0012): a year and a margin.
+            raise ValueError("idempotency_window_days must be 7..365")

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
@@ -42,6 +42,7 @@ from consumers.config import IngestConfig
 from consumers.dead_letters import DeadLetterGuard, DeadLetterPublisher
 from consumers.decoding import Sealer, to_item
 from consumers.envelope import FlagWatch, partition_count
+from consumers.idempotency import Deduplicator
 from consumers.metrics import IngestMetrics
 from consumers.partitions import KafkaFacts
 from consumers.positions import PartitionSource, Positions
@@ -99,6 +100,12 @@ class IngestService:
             config.dead_letter_max_consecutive,
             config.dead_letter_max_ratio,
             config.dead_letter_ratio_window,
+        )
+        self.dedup = Deduplicator(
+            store,
+            timedelta(days=config.idempotency_window_days),
+            clock,
+            on_repeat=self.metrics.event_id_repeat,
         )
         self._batches: dict[TopicPartition, PartitionBatch] = {}
         self._heads = self.positions.heads  # each partition's chain head (stored offsets)
@@ -239,6 +246,8 @@ class IngestService:
         if not batches:
             return
         started = time.monotonic()
+        # event_id is the idempotency key: repeats become duplicate rows (same offsets).
+        self._retrying(self.dedup.settle, [batches[tp] for tp in sorted(batches)])
         linked = {
             tp: link(b.rows(), self._heads.get(tp) or ChainHead.start(tp.topic, tp.partition))
             for tp, b in batches.items()

@@ -49,6 +49,12 @@ class IngestMetrics:
             ["flag"],
             registry=self.registry,
         )
+        self.event_id_repeats = Counter(
+            "audit_ingest_event_id_repeats",
+            "Messages repeating a stored event_id (kind: duplicate_event, event_id_conflict)",
+            ["kind"],
+            registry=self.registry,
+        )
         self._rows_total = 0
         self._rows_at: tuple[float, int] | None = None
 
@@ -73,6 +79,9 @@ class IngestMetrics:
     def envelope_flagged(self, flags: str) -> None:
         for flag in flags.split(","):
             self.envelope_flags.labels(flag).inc()
+
+    def event_id_repeat(self, kind: str) -> None:
+        self.event_id_repeats.labels(kind).inc()
 
     def lag(self, topic: str, partition: int, records: int) -> None:
         self.consumer_lag.labels(topic, str(partition)).set(max(0, records))

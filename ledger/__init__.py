@@ -14,7 +14,15 @@ from ledger.errors import (
 from ledger.factory import open_store
 from ledger.migrations import Migration
 from ledger.params import BadParameter
-from ledger.rows import DEAD_LETTER, Row, UnstorableRecord, dead_letter_row, trail_row
+from ledger.rows import (
+    DEAD_LETTER,
+    DUPLICATE,
+    Row,
+    UnstorableRecord,
+    dead_letter_row,
+    duplicate_row,
+    trail_row,
+)
 from ledger.server import ServerStore
 from ledger.store import Store
 from ledger.verify import Problem, VerifyReport, verify
@@ -23,6 +31,7 @@ __all__ = [
     "COLUMNS",
     "COLUMN_NAMES",
     "DEAD_LETTER",
+    "DUPLICATE",
     "HASHED_NAMES",
     "ROW_COLUMNS",
     "ZERO_HASH",
@@ -45,6 +54,7 @@ __all__ = [
     "VerifyReport",
     "canonical_bytes",
     "dead_letter_row",
+    "duplicate_row",
     "link",
     "open_store",
     "row_hash",

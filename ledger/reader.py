@@ -22,6 +22,9 @@ from ledger.access import (
 from ledger.store import Store
 
 _ROW = "* EXCEPT (prev_hash, row_hash)"
+# A message repeating a stored event_id is kept as a 'duplicate' row (ledger.idempotency):
+# readers leave those out, so every event is shown once, to every role.
+EVENTS_ONCE = "family != 'duplicate'"
 PAYMENT_TYPES = ("payment_attempted", "payment_succeeded", "payment_failed", "refund_issued")
 
 # Whether a party took part in a session (Viewer.took_part_in is the same rule on rows).
@@ -34,7 +37,7 @@ WHERE session_id = {sid:UUID} AND family != 'dead_letter' AND (
 """
 # A session's rows, dead letters for auditors only. One range read of the order key.
 SESSION_SQL = (
-    f"SELECT {_ROW} FROM trail WHERE session_id = {{sid:UUID}} "
+    f"SELECT {_ROW} FROM trail WHERE session_id = {{sid:UUID}} AND {EVENTS_ONCE} "
     "AND (family != 'dead_letter' OR {auditor:Bool}) ORDER BY occurred_at, event_id"
 )
 
@@ -85,7 +88,8 @@ class TrailReader:
         self._check_took_part(found[0][0], viewer, what=f"{column} {value}")
         rows = self.store.query_dicts(
             f"SELECT {_ROW} FROM trail WHERE session_id = {{sid:UUID}} AND {column} = {{id:UUID}}"
-            " AND event_type IN {types:Array(String)} ORDER BY occurred_at, event_id",
+            f" AND {EVENTS_ONCE} AND event_type IN {{types:Array(String)}}"
+            " ORDER BY occurred_at, event_id",
             {"sid": found[0][0], "id": value, "types": list(PAYMENT_TYPES)},
         )
         return self._shape_all(rows, viewer)
@@ -96,7 +100,7 @@ class TrailReader:
         else's personal fields at all."""
         sid = subject_id(subject)
         rows = self.store.query_dicts(
-            f"SELECT {_ROW} FROM trail WHERE has(subjects, {{s:String}}) "
+            f"SELECT {_ROW} FROM trail WHERE has(subjects, {{s:String}}) AND {EVENTS_ONCE} "
             "AND family != 'dead_letter' ORDER BY occurred_at, event_id",
             {"s": sid},
         )

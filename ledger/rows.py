@@ -134,6 +134,8 @@ DEAD_LETTER = "dead_letter"
 # Fixed namespace: the same Kafka coordinates always give the same dead-letter event_id.
 _DEAD_LETTER_NS = uuid.UUID("6f1c2a52-33c4-4e0e-9a51-0d5b8f3f7a10")
 _NIL = uuid.UUID(int=0)
+# Who records dead letters and duplicates: the ingest service itself.
+_INGEST_ACTOR = ("audit-trail-ingest", "system", "audit-trail-ingest", "1")
 
 
 def dead_letter_row(
@@ -167,10 +169,7 @@ def dead_letter_row(
         0,
         _time(min(max(when, MIN_TIME), MAX_TIME), "occurred_at"),
         session_id,
-        "audit-trail-ingest",
-        "system",
-        "audit-trail-ingest",
-        "1",
+        *_INGEST_ACTOR,
     )
     values[INDEX["failure_code"]] = reason_code
     values[INDEX["reason"]] = reason[:2000]
@@ -180,4 +179,48 @@ def dead_letter_row(
     values[INDEX["kafka_partition"]] = partition
     values[INDEX["kafka_offset"]] = offset
     values[INDEX["ingested_at"]] = _time(ingested_at, "ingested_at")
+    return tuple(values)
+
+
+DUPLICATE = "duplicate"
+# Fixed namespace: the same Kafka coordinates always give the same duplicate row id.
+_DUPLICATE_NS = uuid.UUID("0d7c6a1e-5b2f-4c8e-a3d9-6e1f4b7a2c90")
+_OFFSET = INDEX["kafka_offset"]
+DUPLICATE_EVENT = "duplicate_event"  # same event_id, same content: a producer's retry
+EVENT_ID_CONFLICT = "event_id_conflict"  # same event_id, other content: a producer's bug
+
+
+def duplicate_row(row: Row, *, first: str, conflicts: list[str] | None = None) -> Row:
+    """The trail's record of a message whose event_id is stored already (at ``first``).
+
+    Like a dead letter it keeps its offset, so offsets stay contiguous and the chain
+    unbroken, and its own event_id derives from that offset: no query or view of the
+    trail can show the event's id twice. It keeps the event's session and time (an
+    auditor finds it beside the event) and names the event's id first in ``reason``. It
+    holds no payload and no personal data, so no data key is needed. ``conflicts`` names
+    the columns whose content differs from the stored event's (``stored -> here``): then
+    it is a conflict.
+    """
+    if len(row) != len(ROW_COLUMNS):
+        raise UnstorableRecord(f"a trail row has {len(ROW_COLUMNS)} columns, got {len(row)}")
+    event_type = row[INDEX["event_type"]]
+    coordinates = (row[INDEX["kafka_topic"]], row[INDEX["kafka_partition"]], row[_OFFSET])
+    values: list[Any] = [None] * len(ROW_COLUMNS)
+    values[: INDEX["device_kind"]] = (
+        uuid.uuid5(_DUPLICATE_NS, "/".join(map(str, coordinates))),
+        EVENT_ID_CONFLICT if conflicts else DUPLICATE_EVENT,
+        DUPLICATE,
+        row[INDEX["schema_version"]],
+        row[INDEX["occurred_at"]],
+        row[INDEX["session_id"]],
+        *_INGEST_ACTOR,
+    )
+    said = f"event_id {row[INDEX['event_id']]}: {event_type}"
+    if conflicts:
+        reason = f"{said} with other content than stored at {first}: " + "; ".join(conflicts)
+    else:
+        reason = f"{said} delivered again; stored at {first}"
+    values[INDEX["reason"]] = reason[:2000]
+    for name in ("kafka_topic", "kafka_partition", "kafka_offset", "ingested_at"):
+        values[INDEX[name]] = row[INDEX[name]]
     return tuple(values)

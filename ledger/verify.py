@@ -5,7 +5,9 @@ flat however long the trail): offsets must be contiguous from the first stored r
 each row's content must match its row_hash, each prev_hash must be the row_hash stored
 one offset before, and rows at checkpointed offsets must carry the checkpointed hash
 (catching a rewrite that recomputed every later hash, or a chain cut short at its end).
-event_id must be unique across the verified topics. Problems name the row.
+event_id must be unique across the verified topics (a repeated event_id is stored as a
+duplicate row with an id of its own: counted, and listed when its content differs, a
+conflict; neither breaks integrity). Problems name the row.
 
 A chain restarted on a new Kafka partition (``ledger.segments``) stays one sequence of
 stored offsets; each recorded segment start must link to the head it names, and the
@@ -26,6 +28,7 @@ from ledger.chain import ZERO_HASH, row_hash
 from ledger.columns import COLUMNS, INDEX
 from ledger.flags import FlagSummary, flagged
 from ledger.gaps import GapJudge
+from ledger.idempotency import RecordedConflict, recorded_duplicates
 from ledger.retention import RetentionPolicy
 from ledger.segments import ChainSegment, segments
 from ledger.store import Store
@@ -115,6 +118,11 @@ class VerifyReport:
     rows_checked: int = 0
     # Stored events keyed or placed apart from their session: shown, not problems.
     flagged: FlagSummary = field(default_factory=FlagSummary)
+    # Messages recorded as duplicates of a stored event_id: the honest repeats, and the
+    # conflicts (other content; the first ``max_problems`` of them listed).
+    repeats: int = 0
+    conflict_count: int = 0
+    conflicts: list[RecordedConflict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -147,6 +155,14 @@ class VerifyReport:
                 f"(the first {len(self.problems)} are)"
             )
         lines += self.flagged.lines()
+        if self.repeats or self.conflict_count:
+            lines.append(
+                f"event_id repeats recorded (each event stored once): {self.repeats} "
+                f"duplicate(s), {self.conflict_count} conflict(s)"
+            )
+        lines += [f"  CONFLICT {c.place} (event {c.event_id}): {c.detail}" for c in self.conflicts]
+        if self.conflict_count > len(self.conflicts):
+            lines.append(f"  ... and {self.conflict_count - len(self.conflicts)} more conflicts")
         return "\n".join(lines)
 
 
@@ -198,6 +214,9 @@ def verify(
             _beyond_end(topic, int(partition), int(last), last_hash, checkpoints, found, gaps)
     _duplicate_ids(store, order, found, max_problems)
     report.flagged = flagged(store, order)
+    report.repeats, report.conflict_count, report.conflicts = recorded_duplicates(
+        store, order, max_problems
+    )
     rank = {topic: i for i, topic in enumerate(order)}
     report.problems.sort(key=lambda p: (rank[p.topic], p.partition, p.offset))
     return report

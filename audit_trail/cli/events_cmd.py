@@ -25,11 +25,20 @@ def _print_counts(counts: Counter[str]) -> None:
 
 def produce(
     file: Annotated[Path, typer.Option("--file", exists=True, dir_okay=False, readable=True)],
+    derive_event_id: Annotated[
+        bool,
+        typer.Option(
+            "--derive-event-id",
+            help="Lines without event_id get one derived from their content (UUIDv5), "
+            "so sending the file again stores nothing twice",
+        ),
+    ] = False,
 ) -> None:
-    """Send the events of a JSON Lines file (one event per line). Bad lines are reported
-    with their line number and reason and are not sent; exits 1 if any line was bad."""
+    """Send the events of a JSON Lines file (one event per line, each with its event_id,
+    the idempotency key). Bad lines are reported with their line number and reason and
+    are not sent; exits 1 if any line was bad."""
     with producer(Settings()) as kafka:
-        report = produce_file(file, kafka)
+        report = produce_file(file, kafka, derive_event_id=derive_event_id)
     for bad in report.bad:
         typer.echo(f"bad {bad}", err=True)
     typer.echo("sent:")

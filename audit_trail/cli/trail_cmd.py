@@ -57,9 +57,11 @@ def consume(
         with erasures:
             service.run(until_idle=until_idle)
         stats = service.stats
+        repeats = service.dedup.counts
         typer.echo(
             f"stored {stats.rows} rows in {stats.batches} batches "
-            f"({stats.dead_letters} dead letters)"
+            f"({stats.dead_letters} dead letters, {repeats.repeats} duplicates of a stored "
+            f"event_id, {repeats.conflicts} event_id conflicts)"
         )
     finally:
         trail.close()
@@ -107,7 +109,7 @@ def timeline(
     try:
         if session_id is None:
             busiest = trail.query(
-                "SELECT session_id FROM trail WHERE family != 'dead_letter' "
+                "SELECT session_id FROM trail WHERE family NOT IN ('dead_letter', 'duplicate') "
                 "GROUP BY session_id ORDER BY count() DESC, session_id LIMIT 1"
             )
             if not busiest:
@@ -118,6 +120,7 @@ def timeline(
         rows = trail.query(
             "SELECT occurred_at, event_type, actor_role, actor_id, device_kind, device_os, "
             "envelope_flags FROM v_session_timeline WHERE session_id = {sid:UUID} "
+            "AND family != 'duplicate' "
             "ORDER BY occurred_at",
             {"sid": sid},
         )
@@ -132,14 +135,18 @@ def timeline(
 
 
 def counts() -> None:
-    """Stored events per type."""
+    """Stored events per type (each event once; repeats of an event_id counted apart)."""
     trail = wiring.store(Settings())
     try:
         rows = trail.query(
-            "SELECT event_type, count() FROM trail GROUP BY event_type ORDER BY event_type"
+            "SELECT event_type, count() FROM trail WHERE family != 'duplicate' "
+            "GROUP BY event_type ORDER BY event_type"
         )
+        ((repeats,),) = trail.query("SELECT count() FROM trail WHERE family = 'duplicate'")
     finally:
         trail.close()
     for event_type, n in rows:
         typer.echo(f"  {event_type:<26} {n:>8}")
     typer.echo(f"  {'total':<26} {sum(n for _, n in rows):>8}")
+    if repeats:
+        typer.echo(f"  ({repeats} repeated deliveries of a stored event_id, not counted)")

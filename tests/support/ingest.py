@@ -72,7 +72,7 @@ def service(
 def stored_ids(store: Store, topics: TopicLayout) -> list[str]:
     rows = store.query(
         "SELECT toString(event_id) FROM trail WHERE kafka_topic IN ({a:String}, {b:String}) "
-        "AND family != 'dead_letter'",
+        "AND family NOT IN ('dead_letter', 'duplicate')",
         {"a": topics.session, "b": topics.transaction},
     )
     return [r[0] for r in rows]
