@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ledger.participation import took_part
 from schemas import AuditTrailError, InvalidInput
 
 ViewerRole = Literal["client", "specialist", "auditor"]
@@ -23,6 +24,11 @@ BILLING_FIELDS = ("payer_name", "payer_email")
 
 class NotPermitted(AuditTrailError):
     """The viewer may not read this. Says the same whether or not the thing exists."""
+
+
+class NotFound(AuditTrailError):
+    """The trail holds no such thing. Only auditors are told: they may learn existence,
+    a party gets ``NotPermitted`` for unknown and forbidden things alike."""
 
 
 def subject_id(value: str, what: str = "subject id") -> str:
@@ -73,17 +79,12 @@ class Viewer:
         return f"{self.role}:{self.id}" if self.id else self.role
 
     def took_part_in(self, row: Mapping[str, Any]) -> bool:
-        """Whether ``row`` (a trail row as a dict) shows this party taking part in its
-        session in their role: as its client, its specialist, or a participant in that
-        role. The same rule as ``ledger.reader.TOOK_PART_SQL``; never true for auditors
-        (they need no such row)."""
+        """Whether ``row`` (a trail row as a dict) proves this party took part in its
+        session in their role (``ledger.participation``, the rule the SQL uses too);
+        never true for auditors (they need no such row)."""
         if self.id is None or self.is_auditor:
             return False
-        return (
-            (self.role == "client" and row.get("client_id") == self.id)
-            or (self.role == "specialist" and row.get("specialist_id") == self.id)
-            or (row.get("participant_id") == self.id and row.get("participant_role") == self.role)
-        )
+        return took_part(row, self.id, self.role)
 
     def may_see_network(self, row_actor: str | None) -> bool:
         """Auditors see all network context; a party sees only their own."""

@@ -14,11 +14,13 @@ from typing import Any, Protocol
 from ledger.access import (
     BILLING_FIELDS,
     NETWORK_FIELDS,
+    NotFound,
     NotPermitted,
     Viewer,
     session_uuid,
     subject_id,
 )
+from ledger.participation import took_part_sql
 from ledger.store import Store
 
 _ROW = "* EXCEPT (prev_hash, row_hash)"
@@ -27,14 +29,11 @@ _ROW = "* EXCEPT (prev_hash, row_hash)"
 EVENTS_ONCE = "family != 'duplicate'"
 PAYMENT_TYPES = ("payment_attempted", "payment_succeeded", "payment_failed", "refund_issued")
 
-# Whether a party took part in a session (Viewer.took_part_in is the same rule on rows).
-TOOK_PART_SQL = """
-SELECT count() FROM trail
-WHERE session_id = {sid:UUID} AND family != 'dead_letter' AND (
-       (client_id = {me:String} AND {role:String} = 'client')
-    OR (specialist_id = {me:String} AND {role:String} = 'specialist')
-    OR (participant_id = {me:String} AND participant_role = {role:String}))
-"""
+# Whether a party took part in a session (Viewer.took_part_in is the same rule on rows;
+# both come from ledger.participation).
+TOOK_PART_SQL = "SELECT count() FROM trail WHERE session_id = {sid:UUID} AND " + took_part_sql(
+    me="me", role="role"
+)
 # A session's rows, dead letters for auditors only. One range read of the order key.
 SESSION_SQL = (
     f"SELECT {_ROW} FROM trail WHERE session_id = {{sid:UUID}} AND {EVENTS_ONCE} "
@@ -63,6 +62,8 @@ class TrailReader:
         # anything is decrypted or returned.
         if not viewer.is_auditor and not any(viewer.took_part_in(row) for row in rows):
             raise NotPermitted(_refusal(viewer, f"session {sid}"))
+        if not rows:
+            raise NotFound(f"not found: the trail holds no session {sid}")
         return self._shape_all(rows, viewer)
 
     def payment_trail(
@@ -84,6 +85,8 @@ class TrailReader:
             f"SELECT session_id FROM trail WHERE {column} = {{id:UUID}} LIMIT 1", {"id": value}
         )
         if not found:
+            if viewer.is_auditor:
+                raise NotFound(f"not found: the trail holds no {column.replace('_', ' ')} {value}")
             raise NotPermitted(_refusal(viewer, f"{column} {value}"))
         self._check_took_part(found[0][0], viewer, what=f"{column} {value}")
         rows = self.store.query_dicts(

@@ -1,0 +1,104 @@
+"""Who took part in a session: the one declaration both SQL and Python read.
+
+A party (client or specialist) may read a session's trail, and its payments, only if
+the trail proves they took part. Not every event naming a person proves that: a denied
+access attempt names the person who was turned away, a rating names a specialist, a
+chat message names its recipient. The proofs, and nothing else (docs/access.md):
+
+- the booking's parties: ``client_id`` / ``specialist_id`` of a booking event or of
+  ``session_completed`` (the services that own the booking state them);
+- granted access: ``participant_id`` of ``session_access_attempted`` with
+  ``granted = true``, in its ``participant_role``;
+- a join: ``participant_id`` of ``participant_joined``, in its ``participant_role``.
+
+``PROOFS`` is rendered into the SQL predicate (``took_part_sql``) and evaluated on
+rows (``took_part``); a test checks both against each other on stored data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.columns import COLUMNS
+
+BOOKING_EVENTS = (
+    "booking_initiated",
+    "booking_confirmed",
+    "booking_rescheduled",
+    "booking_cancelled",
+    "session_completed",
+)
+_COLUMN_NAMES = frozenset(c.name for c in COLUMNS)
+
+
+@dataclass(frozen=True)
+class Proof:
+    """A row of one of ``event_types`` proves that the person in ``id_column`` took part:
+    in the fixed ``role``, or in the role the row names in ``role_column``; and only
+    when ``true_column`` (if any) is true."""
+
+    event_types: tuple[str, ...]
+    id_column: str
+    role: str | None = None
+    role_column: str | None = None
+    true_column: str | None = None
+
+    def __post_init__(self) -> None:
+        # The names are rendered into SQL as they are: keep them to known columns and
+        # plain lower-case event types.
+        columns = (self.id_column, self.role_column, self.true_column)
+        unknown = [c for c in columns if c is not None and c not in _COLUMN_NAMES]
+        if unknown or (self.role is None) == (self.role_column is None):
+            raise ValueError(f"bad participation proof {self}: {unknown or 'role'}")
+        if not all(t.replace("_", "").isalpha() and t.islower() for t in self.event_types):
+            raise ValueError(f"bad event type in {self.event_types}")
+        if self.role is not None and not self.role.isalpha():
+            raise ValueError(f"bad role {self.role!r}")
+
+    def sql(self, me: str, role: str) -> str:
+        types = ", ".join(f"'{t}'" for t in self.event_types)
+        terms = [f"event_type IN ({types})", f"{self.id_column} = {{{me}:String}}"]
+        if self.role_column is not None:
+            terms.append(f"{self.role_column} = {{{role}:String}}")
+        else:
+            terms.append(f"{{{role}:String}} = '{self.role}'")
+        if self.true_column is not None:
+            terms.append(f"ifNull({self.true_column}, false)")
+        return "(" + " AND ".join(terms) + ")"
+
+    def holds(self, row: Mapping[str, Any], me: str, role: str) -> bool:
+        wanted_role = self.role if self.role_column is None else row.get(self.role_column)
+        return (
+            row.get("event_type") in self.event_types
+            and row.get(self.id_column) == me
+            and wanted_role == role
+            and (self.true_column is None or row.get(self.true_column) is True)
+        )
+
+
+PROOFS = (
+    Proof(BOOKING_EVENTS, "client_id", role="client"),
+    Proof(BOOKING_EVENTS, "specialist_id", role="specialist"),
+    Proof(
+        ("session_access_attempted",),
+        "participant_id",
+        role_column="participant_role",
+        true_column="granted",
+    ),
+    Proof(("participant_joined",), "participant_id", role_column="participant_role"),
+)
+
+
+def took_part_sql(me: str = "me", role: str = "role") -> str:
+    """The WHERE condition (no dead letters) with query parameters ``me`` and ``role``."""
+    proofs = "\n    OR ".join(p.sql(me, role) for p in PROOFS)
+    return f"family != 'dead_letter' AND (\n       {proofs})"
+
+
+def took_part(row: Mapping[str, Any], me: str, role: str) -> bool:
+    """Whether this one trail row (a dict of its columns) proves ``me`` took part as ``role``."""
+    if row.get("family") == "dead_letter":
+        return False
+    return any(p.holds(row, me, role) for p in PROOFS)
