@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import (
+    AliasChoices,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from audit_trail.stack import DEFAULT_RETENTION_DAYS, DEFAULT_TOPICS, TopicLayout
-from schemas import SESSION_FAMILY, TRANSACTION_FAMILY
+from schemas import SESSION_FAMILY, TRANSACTION_FAMILY, InvalidInput
+
+
+class InvalidSetting(InvalidInput):
+    """An environment variable holds a value its setting cannot take."""
+
+
+def _env_name(field: str) -> str:
+    name = field.upper()
+    return name if name.startswith(("KAFKA_", "AUDIT_")) else f"AUDIT_{name}"
 
 
 class Settings(BaseSettings):
@@ -54,6 +70,21 @@ class Settings(BaseSettings):
     retention_chat_note_file_months: int = Field(default=12, ge=1)
     retention_billing_months: int = Field(default=60, ge=1)
     retention_other_months: int = Field(default=24, ge=1)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_line_per_setting(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # pydantic's report is a multi-line traceback-like text; an operator needs the
+        # variable's name, its value and what is wrong, one line each.
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            problems = [
+                f"{_env_name(str(e['loc'][0]) if e['loc'] else '?')}={str(e.get('input'))[:80]!r}: "
+                f"{e['msg']}"
+                for e in exc.errors()
+            ]
+            raise InvalidSetting("invalid setting " + "; ".join(problems)) from exc
 
     @property
     def topics(self) -> TopicLayout:

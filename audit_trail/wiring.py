@@ -19,6 +19,7 @@ from consumers import (
     KafkaErasurePublisher,
 )
 from ledger import Store, open_store
+from ledger.expiry import ExpiryGate
 from ledger.privacy import (
     ErasureNotPublished,
     Erasures,
@@ -94,10 +95,18 @@ def erasure_publisher(settings: Settings) -> KafkaErasurePublisher:
     return KafkaErasurePublisher(bootstrap, settings.topic_erasures)
 
 
-def store(settings: Settings) -> Store:
-    opened = open_store(settings.clickhouse_url, settings.data_dir, settings.database)
-    opened.migrate()
-    apply_retention(opened, retention_policy(settings))
+def store(settings: Settings, *, create: bool = False) -> Store:
+    """The configured store, migrated. Only the consumer passes ``create``: a reader
+    refuses a place that holds no store (ledger.factory.NoStore)."""
+    opened = open_store(
+        settings.clickhouse_url, settings.data_dir, settings.database, create=create
+    )
+    try:
+        opened.migrate()
+        apply_retention(opened, retention_policy(settings))
+    except BaseException:
+        opened.close()
+        raise
     return opened
 
 
@@ -161,6 +170,7 @@ def ingest_service(
         trail,
         dead_letters,
         metrics=metrics,
-        sealer=RowSealer(subject_keys, erasures=erasures),
+        # Rows already past retention are not sealed (no key) and are reported.
+        sealer=ExpiryGate(RowSealer(subject_keys, erasures=erasures), retention_policy(settings)),
         keys=subject_keys,
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import typer
 
 from audit_trail.cli import chain_cmd, events_cmd, reader_cmd, schemas_cmd, stack_cmd, trail_cmd
-from schemas import AuditTrailError
+from schemas import AuditTrailError, InvalidInput
 
 app = typer.Typer(
     name="audit-trail",
@@ -35,8 +36,29 @@ app.command("erase")(reader_cmd.erase)
 
 
 def main() -> None:
+    # Library loggers must not print tracebacks for failures the CLI reports in one line
+    # (clickhouse-driver logs every refused connection with its stack).
+    logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # a missing argument, an option's bad value
+        if exc.format_message().strip():  # else: no arguments, the help is shown already
+            typer.echo(f"error: {_one_line(exc.format_message())}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C, or "no" at a confirmation
+        typer.echo("aborted", err=True)
+        sys.exit(1)
     except AuditTrailError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        # One line, no traceback: 2 when the input or a setting must change (usage),
+        # 1 when the program failed at run time (store or broker away, broken state).
+        typer.echo(f"error: {_one_line(str(exc))}", err=True)
+        sys.exit(2 if isinstance(exc, InvalidInput) else 1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(text: str) -> str:
+    # Engine messages carry their own stack traces and line breaks: keep the first line.
+    first = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    return first if len(first) <= 400 else first[:400] + "..."

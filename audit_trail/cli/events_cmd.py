@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,8 +13,9 @@ from tqdm import tqdm
 
 from audit_trail.settings import Settings
 from audit_trail.wiring import producer
-from producers import produce_file
+from producers import produce_file, produce_lines
 from producers.simulation import simulate as simulate_events
+from schemas import InvalidInput
 
 
 def _print_counts(counts: Counter[str]) -> None:
@@ -24,7 +26,7 @@ def _print_counts(counts: Counter[str]) -> None:
 
 
 def produce(
-    file: Annotated[Path, typer.Option("--file", exists=True, dir_okay=False, readable=True)],
+    file: Annotated[str, typer.Option("--file", help="JSON Lines file, or - for standard input")],
     derive_event_id: Annotated[
         bool,
         typer.Option(
@@ -37,8 +39,15 @@ def produce(
     """Send the events of a JSON Lines file (one event per line, each with its event_id,
     the idempotency key). Bad lines are reported with their line number and reason and
     are not sent; exits 1 if any line was bad."""
+    path = None if file == "-" else Path(file)
+    if path is not None and not path.is_file():
+        raise InvalidInput(f"--file {file}: no such file (use - for standard input)")
     with producer(Settings()) as kafka:
-        report = produce_file(file, kafka, derive_event_id=derive_event_id)
+        report = (
+            produce_lines(sys.stdin, kafka, derive_event_id=derive_event_id)
+            if path is None
+            else produce_file(path, kafka, derive_event_id=derive_event_id)
+        )
     for bad in report.bad:
         typer.echo(f"bad {bad}", err=True)
     typer.echo("sent:")

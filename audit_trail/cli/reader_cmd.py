@@ -19,8 +19,18 @@ from ledger.access import Viewer
 from ledger.access import subject_id as check_subject_id
 from ledger.erasure import BILLING_NOTE, erase_subject
 from ledger.sql_guard import MAX_ROWS, run_readonly
+from ledger.subjects import require_seen
+from schemas import InvalidInput
 
 Output = Literal["table", "json"]
+FORMATS = ("table", "json")
+
+
+def _format(name: str, allowed: tuple[str, ...] = FORMATS) -> str:
+    # Checked before any store is opened: an unknown format is a usage error, not ignored.
+    if name not in allowed:
+        raise InvalidInput(f"--format {name[:40]!r}: use {' or '.join(allowed)}")
+    return name
 
 
 def _plain(value: Any) -> Any:
@@ -54,6 +64,7 @@ def trail(
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """A session's trail as ROLE may see it (participants only; auditors everything)."""
+    _format(output)
     viewer = Viewer.parse(as_)
     with wiring.reader(Settings()) as reader:
         rows = reader.session_trail(session_id, viewer)
@@ -70,7 +81,8 @@ def payments(
 ) -> None:
     """The payment attempts, outcomes and refunds of one booking or transaction."""
     if (booking is None) == (transaction is None):
-        raise typer.BadParameter("give --booking or --transaction")
+        raise InvalidInput("give one of --booking or --transaction")
+    _format(output)
     viewer = Viewer.parse(as_)
     with wiring.reader(Settings()) as reader:
         rows = reader.payment_trail(viewer, booking_id=booking, transaction_id=transaction)
@@ -114,8 +126,8 @@ def export(
     out: Annotated[Path | None, typer.Option("--out", help="File (default: stdout)")] = None,
 ) -> None:
     """Everything the trail holds about one person, decrypted, machine-readable."""
-    if output not in ("jsonl", "csv"):
-        raise typer.BadParameter("--format is jsonl or csv")
+    _format(output, ("jsonl", "csv"))
+    check_subject_id(subject_id)
     with wiring.reader(Settings()) as reader:
         rows = list(reader.subject_rows(subject_id))
     stream = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
@@ -143,22 +155,31 @@ def _write(rows: Iterable[dict[str, Any]], output: str, stream: Any) -> None:
 def erase(
     subject_id: str,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Erase even an id the trail has never seen")
+    ] = False,
 ) -> None:
     """Destroy the subject's personal-data key: their personal fields read as erased
     everywhere; billing fields are kept until their retention ends."""
     subject_id = check_subject_id(subject_id)  # before asking, and before Kafka
-    if not yes:
-        typer.confirm(f"Erase the personal data of {subject_id}? This cannot be undone", abort=True)
     settings = Settings()
-    # Published before any key is destroyed: with Kafka down, nothing is erased.
-    publisher = wiring.erasure_publisher(settings)
     trail_store = wiring.store(settings)
     try:
-        keys = wiring.keys(settings, trail_store)
-        report = erase_subject(trail_store, keys, subject_id, publisher=publisher)
+        if not force:  # an id the trail never saw is a typo until the operator says not
+            require_seen(trail_store, subject_id)
+        if not yes:
+            typer.confirm(
+                f"Erase the personal data of {subject_id}? This cannot be undone", abort=True
+            )
+        # Published before any key is destroyed: with Kafka down, nothing is erased.
+        publisher = wiring.erasure_publisher(settings)
+        try:
+            keys = wiring.keys(settings, trail_store)
+            report = erase_subject(trail_store, keys, subject_id, publisher=publisher)
+        finally:
+            publisher.close()
     finally:
         trail_store.close()
-        publisher.close()
     typer.echo(str(report))
     typer.echo(
         f"Published to {settings.topic_erasures}: every store built from Kafka applies it. "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-import uuid
 from types import FrameType
 from typing import Annotated
 
@@ -15,6 +14,8 @@ from audit_trail import wiring
 from audit_trail.settings import Settings
 from consumers import IngestMetrics
 from ledger import verify as verify_trail
+from ledger.access import session_uuid
+from ledger.expiry import ExpiryGate
 from ledger.privacy import record_notices
 
 
@@ -40,7 +41,7 @@ def consume(
     port = metrics_port if metrics_port is not None else settings.metrics_port
     if port is not None:
         metrics.serve(port, settings.metrics_address)
-    trail = wiring.store(settings)
+    trail = wiring.store(settings, create=True)
     try:
         # Every erasure published so far is loaded before the first row is sealed.
         erasures = wiring.erasure_feed(settings)
@@ -58,11 +59,15 @@ def consume(
             service.run(until_idle=until_idle)
         stats = service.stats
         repeats = service.dedup.counts
+        gate = service.sealer if isinstance(service.sealer, ExpiryGate) else None
+        dropped = sum(gate.expired.values()) if gate is not None else 0
         typer.echo(
-            f"stored {stats.rows} rows in {stats.batches} batches "
+            f"stored {stats.rows - dropped} rows in {stats.batches} batches "
             f"({stats.dead_letters} dead letters, {repeats.repeats} duplicates of a stored "
             f"event_id, {repeats.conflicts} event_id conflicts)"
         )
+        if gate is not None and dropped:
+            typer.echo(gate.report())
     finally:
         trail.close()
 
@@ -104,10 +109,11 @@ def timeline(
     session_id: Annotated[str | None, typer.Argument(help="Default: the busiest session")] = None,
 ) -> None:
     """A session's events in order (auditor's view)."""
+    sid = session_uuid(session_id) if session_id is not None else None  # before any store
     settings = Settings()
     trail = wiring.store(settings)
     try:
-        if session_id is None:
+        if sid is None:
             busiest = trail.query(
                 "SELECT session_id FROM trail WHERE family NOT IN ('dead_letter', 'duplicate') "
                 "GROUP BY session_id ORDER BY count() DESC, session_id LIMIT 1"
@@ -115,8 +121,7 @@ def timeline(
             if not busiest:
                 typer.echo("the trail is empty")
                 return
-            session_id = str(busiest[0][0])
-        sid = uuid.UUID(session_id)
+            sid = session_uuid(str(busiest[0][0]))
         rows = trail.query(
             "SELECT occurred_at, event_type, actor_role, actor_id, device_kind, device_os, "
             "envelope_flags FROM v_session_timeline WHERE session_id = {sid:UUID} "

@@ -65,7 +65,7 @@ class Samples:
 def main() -> None:
     args = worker_args()
     settings = Settings()
-    trail = wiring.store(settings)
+    trail = wiring.store(settings, create=True)
     service = wiring.ingest_service(settings, trail, IngestMetrics())
     consuming = threading.Thread(target=service.run, name="ingest", daemon=True)
     consuming.start()

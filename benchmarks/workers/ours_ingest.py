@@ -37,7 +37,7 @@ class ReportingMetrics(IngestMetrics):
 def main() -> None:
     args = worker_args()
     settings = Settings()
-    trail = wiring.store(settings)
+    trail = wiring.store(settings, create=True)
     metrics = ReportingMetrics()
     service = wiring.ingest_service(settings, trail, metrics)
 

@@ -76,7 +76,7 @@ def with_cprofile(service: IngestService, out: Path) -> tuple[str, list[dict[str
 def main() -> None:
     args = worker_args()
     settings = Settings()
-    trail = wiring.store(settings)
+    trail = wiring.store(settings, create=True)
     metrics = StopAt(int(args["events"]))
     service = wiring.ingest_service(settings, trail, metrics)
     metrics.service = service
