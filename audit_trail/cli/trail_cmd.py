@@ -14,7 +14,7 @@ from audit_trail import wiring
 from audit_trail.settings import Settings
 from consumers import IngestMetrics
 from ledger import verify as verify_trail
-from ledger.access import session_uuid
+from ledger.access import NotFound, session_uuid
 from ledger.expiry import ExpiryGate
 from ledger.privacy import record_notices
 
@@ -131,6 +131,8 @@ def timeline(
         )
     finally:
         trail.close()
+    if not rows:  # an auditor's view: existence may be told (as `trail --as auditor`)
+        raise NotFound(f"not found: the trail holds no session {sid}")
     typer.echo(f"session {sid}: {len(rows)} events")
     for at, event_type, role, actor, kind, os_name, flags in rows:
         device = f"{kind or '-'}/{os_name or '-'}"
