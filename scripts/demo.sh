@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 at=.venv/bin/audit-trail
 SESSIONS=${SESSIONS:-300}
 SEED=${SEED:-1}
+# A fixed day, so the ids in README's examples exist in the demo's data.
+START=${START:-2026-11-02}
 
 echo "== Kafka"
 $at stack up
-echo "== simulate $SESSIONS sessions (seed $SEED)"
-$at simulate --sessions "$SESSIONS" --seed "$SEED"
+echo "== simulate $SESSIONS sessions (seed $SEED, day $START)"
+$at simulate --sessions "$SESSIONS" --seed "$SEED" --start "$START"
 echo "== consume into the embedded store (${AUDIT_DATA_DIR:-var})"
 $at consume --until-idle
 echo "== one session's timeline (the busiest)"
