@@ -47,7 +47,15 @@ def open_store(
         if not create:
             _require_server_store(server, url)
         return server
-    return EmbeddedStore(embedded_path, database)
+    path = Path(embedded_path)
+    if path.exists() and not path.is_dir():
+        raise InvalidInput(f"the store directory {path} (AUDIT_DATA_DIR) is not a directory")
+    try:
+        return EmbeddedStore(path, database)
+    except OSError as exc:  # the directory cannot be created or entered
+        raise InvalidInput(
+            f"cannot use {path} as the store directory (AUDIT_DATA_DIR): {exc.strerror}"
+        ) from exc
 
 
 def _embedded_exists(path: Path, database: str) -> bool:

@@ -128,9 +128,14 @@ def export(
     """Everything the trail holds about one person, decrypted, machine-readable."""
     _format(output, ("jsonl", "csv"))
     check_subject_id(subject_id)
+    if out is not None and (out.is_dir() or not out.parent.is_dir()):
+        raise InvalidInput(f"--out {out}: not a file in an existing directory")
     with wiring.reader(Settings()) as reader:
         rows = list(reader.subject_rows(subject_id))
-    stream = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
+    try:
+        stream = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
+    except OSError as exc:
+        raise InvalidInput(f"--out {out}: cannot write it: {exc.strerror}") from exc
     try:
         _write(rows, output, stream)
     finally:

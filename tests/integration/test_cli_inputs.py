@@ -130,6 +130,10 @@ def test_readers_refuse_a_directory_that_holds_no_store(
          1, ["Connection refused"]),
         (["simulate", "--sessions", "abc"], {}, 2, ["--sessions"]),
         (["produce", "--file", "/nonexistent/e.jsonl"], {}, 2, ["no such file"]),
+        (["export", "client-00001", "--out", "/nonexistent/x.csv"], {}, 2, ["--out"]),
+        (["export", "client-00001", "--out", "/tmp"], {}, 2, ["--out"]),
+        (["consume", "--until-idle"], {"AUDIT_DATA_DIR": "/etc/hostname"}, 2,
+         ["not a directory"]),
     ],
 )  # fmt: skip
 def test_bad_input_gets_one_line_naming_it(
