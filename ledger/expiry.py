@@ -14,6 +14,7 @@ between the two is sealed and then dropped (a key without rows: harmless).
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,7 +24,9 @@ from ledger.columns import INDEX
 from ledger.privacy.sealing import PERSONAL_COLUMNS
 from ledger.retention import RetentionPolicy, expired
 
+log = logging.getLogger(__name__)
 _FAMILY, _TYPE, _AT = INDEX["family"], INDEX["event_type"], INDEX["occurred_at"]
+_EVENT_ID = INDEX["event_id"]
 _PERSONAL = frozenset(c.index for c in PERSONAL_COLUMNS)
 
 
@@ -48,7 +51,15 @@ class ExpiryGate:
     def seal(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         family, event_type = str(row[_FAMILY]), str(row[_TYPE])
         if expired(self.policy, family, event_type, row[_AT], self.clock()):
-            self.expired[self.policy.category_of(family, event_type)] += 1
+            category = self.policy.category_of(family, event_type)
+            self.expired[category] += 1
+            total = sum(self.expired.values())
+            if total == 1 or total % 1000 == 0:  # a backfill must not flood the log
+                log.warning(
+                    "event %s (%s, occurred %s) is past its %s retention: the store drops "
+                    "it on insert (%d such rows so far)",
+                    row[_EVENT_ID], event_type, row[_AT], category, total,
+                )  # fmt: skip
             return tuple(None if i in _PERSONAL else v for i, v in enumerate(row))
         return self.inner.seal(row) if self.inner is not None else row
 
