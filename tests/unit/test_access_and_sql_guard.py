@@ -29,13 +29,22 @@ def test_only_the_owner_or_an_auditor_sees_network_and_billing() -> None:
 
 def test_a_party_took_part_in_their_role_only() -> None:
     client, specialist = Viewer("client", "c-1"), Viewer("specialist", "s-1")
-    booked = {"client_id": "c-1", "specialist_id": "s-1"}
+    booked = {"event_type": "booking_initiated", "client_id": "c-1", "specialist_id": "s-1"}
     assert client.took_part_in(booked) and specialist.took_part_in(booked)
     assert not Viewer("specialist", "c-1").took_part_in(booked), "right id, wrong role"
     assert not Viewer("client", "c-2").took_part_in(booked)
     joined = {"participant_id": "c-1", "participant_role": "client", "actor_id": "c-1"}
-    assert client.took_part_in(joined)
-    assert not Viewer("specialist", "c-1").took_part_in(joined)
+    assert client.took_part_in({**joined, "event_type": "participant_joined"})
+    assert not Viewer("specialist", "c-1").took_part_in(
+        {**joined, "event_type": "participant_joined"}
+    )
+    # Being named is not taking part: a denied attempt, a rating (ledger.participation).
+    denied = {**joined, "event_type": "session_access_attempted", "granted": False}
+    assert not client.took_part_in(denied)
+    assert client.took_part_in({**denied, "granted": True})
+    assert not Viewer("specialist", "s-1").took_part_in(
+        {"event_type": "session_rated", "specialist_id": "s-1"}
+    )
     # Acting, paying or writing in a session is not taking part in it as a party.
     assert not client.took_part_in({"actor_id": "c-1", "payer_id": "c-1", "sender_id": "c-1"})
     assert not client.took_part_in({"client_id": None, "participant_id": None})
