@@ -45,7 +45,7 @@ def open_store(
             url = urlunsplit(parts._replace(path=f"/{database}"))
         server = ServerStore(url)
         if not create:
-            _require_server_store(server, url)
+            require_server_store(server, url)
         return server
     path = Path(embedded_path)
     if path.exists() and not path.is_dir():
@@ -64,7 +64,7 @@ def _embedded_exists(path: Path, database: str) -> bool:
     return (path / "metadata" / database / "schema_migrations.sql").is_file()
 
 
-def _require_server_store(server: ServerStore, url: str) -> None:
+def require_server_store(server: ServerStore, url: str) -> None:
     where = urlsplit(url)
     shown = f"{where.hostname}:{where.port or 9000}/{server.database}"
     try:

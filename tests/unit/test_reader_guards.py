@@ -12,8 +12,9 @@ import pytest
 
 from audit_trail.settings import InvalidSetting, Settings
 from ledger.columns import INDEX
+from ledger.errors import StoreError
 from ledger.expiry import ExpiryGate
-from ledger.factory import NoStore, open_store
+from ledger.factory import NoStore, open_store, require_server_store
 from ledger.retention import RetentionPolicy
 from tests.support.rows import decoded_rows
 from tests.support.samples import one_of_each
@@ -75,3 +76,38 @@ def test_rows_past_retention_are_emptied_not_sealed_and_counted() -> None:
     report = gate.report()
     assert "2 row(s)" in report and "billing older than 60 months" in report
     assert ExpiryGate(inner, RetentionPolicy()).report() == ""
+
+
+class FakeServer:
+    """Stands in for ServerStore's one query (no server here; the contract suite runs a
+    real one with Docker)."""
+
+    database = "audit"
+
+    def __init__(self, answer: list[tuple[int]] | StoreError) -> None:
+        self.answer, self.closed = answer, False
+
+    def query(self, sql: str, params: Any = None) -> list[tuple[int]]:
+        if isinstance(self.answer, StoreError):
+            raise self.answer
+        return self.answer
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize(
+    "answer", [[(0,)], StoreError("Code: 81. Database audit does not exist", code=81)]
+)
+def test_a_reader_refuses_a_server_database_without_a_store(answer: Any) -> None:
+    server = FakeServer(answer)
+    with pytest.raises(NoStore, match="AUDIT_CLICKHOUSE_URL"):
+        require_server_store(server, "clickhouse://u:p@db:9000/audit")  # type: ignore[arg-type]
+    assert server.closed
+
+
+def test_a_server_store_that_exists_is_used_and_other_failures_pass_through() -> None:
+    require_server_store(FakeServer([(1,)]), "clickhouse://db/audit")  # type: ignore[arg-type]
+    down = FakeServer(StoreError("Code: 210. Connection refused", code=210))
+    with pytest.raises(StoreError, match="refused"):
+        require_server_store(down, "clickhouse://db/audit")  # type: ignore[arg-type]
