@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from ledger.embedded import EmbeddedStore
-from ledger.errors import StoreError
+from ledger.errors import StoreError, StoreUnavailable
 from ledger.server import ServerStore
 from ledger.store import Store
 from schemas import InvalidInput
@@ -65,6 +65,7 @@ def _embedded_exists(path: Path, database: str) -> bool:
 
 
 def require_server_store(server: ServerStore, url: str) -> None:
+    """Refuse (``NoStore``) a server database without the store's migrations ledger."""
     where = urlsplit(url)
     shown = f"{where.hostname}:{where.port or 9000}/{server.database}"
     try:
@@ -78,6 +79,12 @@ def require_server_store(server: ServerStore, url: str) -> None:
             raise NoStore(
                 f"no trail store at {shown}: the database does not exist; check "
                 "AUDIT_CLICKHOUSE_URL; `audit-trail consume` creates a store"
+            ) from exc
+        if isinstance(exc, StoreUnavailable):
+            raise StoreUnavailable(
+                f"cannot reach the ClickHouse server at {shown} (AUDIT_CLICKHOUSE_URL): "
+                f"{str(exc).strip().splitlines()[0]}",
+                code=exc.code,
             ) from exc
         raise
     if not found or not found[0][0]:

@@ -12,7 +12,7 @@ import pytest
 
 from audit_trail.settings import InvalidSetting, Settings
 from ledger.columns import INDEX
-from ledger.errors import StoreError
+from ledger.errors import StoreError, StoreUnavailable
 from ledger.expiry import ExpiryGate
 from ledger.factory import NoStore, open_store, require_server_store
 from ledger.retention import RetentionPolicy
@@ -108,6 +108,9 @@ def test_a_reader_refuses_a_server_database_without_a_store(answer: Any) -> None
 
 def test_a_server_store_that_exists_is_used_and_other_failures_pass_through() -> None:
     require_server_store(FakeServer([(1,)]), "clickhouse://db/audit")  # type: ignore[arg-type]
-    down = FakeServer(StoreError("Code: 210. Connection refused", code=210))
-    with pytest.raises(StoreError, match="refused"):
+    down = FakeServer(StoreUnavailable("query failed: Code: 210. Connection refused", code=210))
+    with pytest.raises(StoreUnavailable, match=r"cannot reach .* db:9000/audit .* refused"):
         require_server_store(down, "clickhouse://db/audit")  # type: ignore[arg-type]
+    rejected = FakeServer(StoreError("Code: 497. Not enough privileges", code=497))
+    with pytest.raises(StoreError, match="privileges"):
+        require_server_store(rejected, "clickhouse://db/audit")  # type: ignore[arg-type]
