@@ -20,6 +20,10 @@ ViewerRole = Literal["client", "specialist", "auditor"]
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
 NETWORK_FIELDS = ("network_ip", "network_country", "network_region", "network_city")
 BILLING_FIELDS = ("payer_name", "payer_email")
+DEVICE_FIELDS = (
+    "device_kind", "device_os", "device_os_version", "device_browser",
+    "device_browser_version", "device_app_version",
+)  # fmt: skip
 
 
 class NotPermitted(AuditTrailError):
@@ -89,6 +93,13 @@ class Viewer:
     def may_see_network(self, row_actor: str | None) -> bool:
         """Auditors see all network context; a party sees only their own."""
         return self.is_auditor or (self.id is not None and row_actor == self.id)
+
+    def may_see_device(self, row_actor: str | None, session_parties: frozenset[str]) -> bool:
+        """A party sees the devices of the session's parties (their own and the other
+        party's), never those of people who did not take part (a denied attempt's)."""
+        return self.is_auditor or (
+            row_actor is not None and (row_actor == self.id or row_actor in session_parties)
+        )
 
     def may_see_billing(self, row_payer: str | None) -> bool:
         return self.is_auditor or (self.id is not None and row_payer == self.id)

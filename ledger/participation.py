@@ -17,7 +17,7 @@ rows (``took_part``); a test checks both against each other on stored data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,14 +68,15 @@ class Proof:
             terms.append(f"ifNull({self.true_column}, false)")
         return "(" + " AND ".join(terms) + ")"
 
-    def holds(self, row: Mapping[str, Any], me: str, role: str) -> bool:
-        wanted_role = self.role if self.role_column is None else row.get(self.role_column)
-        return (
-            row.get("event_type") in self.event_types
-            and row.get(self.id_column) == me
-            and wanted_role == role
-            and (self.true_column is None or row.get(self.true_column) is True)
-        )
+    def proven(self, row: Mapping[str, Any]) -> tuple[str, str] | None:
+        """(person, role) this row proves took part, if it proves anything by this rule."""
+        if row.get("event_type") not in self.event_types:
+            return None
+        if self.true_column is not None and row.get(self.true_column) is not True:
+            return None
+        person = row.get(self.id_column)
+        role = self.role if self.role_column is None else row.get(self.role_column)
+        return (str(person), str(role)) if person and role else None
 
 
 PROOFS = (
@@ -97,8 +98,30 @@ def took_part_sql(me: str = "me", role: str = "role") -> str:
     return f"family != 'dead_letter' AND (\n       {proofs})"
 
 
+PROOF_EVENT_TYPES = tuple(sorted({t for p in PROOFS for t in p.event_types}))
+# The columns the proofs read: enough to select a session's proof rows and nothing else.
+PROOF_COLUMNS = tuple(
+    sorted(
+        {"family", "event_type"}
+        | {c for p in PROOFS for c in (p.id_column, p.role_column, p.true_column) if c}
+    )
+)
+
+
 def took_part(row: Mapping[str, Any], me: str, role: str) -> bool:
     """Whether this one trail row (a dict of its columns) proves ``me`` took part as ``role``."""
     if row.get("family") == "dead_letter":
         return False
-    return any(p.holds(row, me, role) for p in PROOFS)
+    return any(p.proven(row) == (me, role) for p in PROOFS)
+
+
+def parties(rows: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """Everyone the rows prove took part in their session, in any role: the people whose
+    device details the other parties may see."""
+    return frozenset(
+        who[0]
+        for row in rows
+        if row.get("family") != "dead_letter"
+        for p in PROOFS
+        if (who := p.proven(row)) is not None
+    )

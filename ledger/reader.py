@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from ledger.access import (
     BILLING_FIELDS,
+    DEVICE_FIELDS,
     NETWORK_FIELDS,
     NotFound,
     NotPermitted,
@@ -20,7 +21,7 @@ from ledger.access import (
     session_uuid,
     subject_id,
 )
-from ledger.participation import took_part_sql
+from ledger.participation import PROOF_COLUMNS, PROOF_EVENT_TYPES, parties, took_part_sql
 from ledger.store import Store
 
 _ROW = "* EXCEPT (prev_hash, row_hash)"
@@ -64,7 +65,7 @@ class TrailReader:
             raise NotPermitted(_refusal(viewer, f"session {sid}"))
         if not rows:
             raise NotFound(f"not found: the trail holds no session {sid}")
-        return self._shape_all(rows, viewer)
+        return self._shape_all(rows, viewer, parties(rows))
 
     def payment_trail(
         self,
@@ -95,7 +96,7 @@ class TrailReader:
             " ORDER BY occurred_at, event_id",
             {"sid": found[0][0], "id": value, "types": list(PAYMENT_TYPES)},
         )
-        return self._shape_all(rows, viewer)
+        return self._shape_all(rows, viewer, self._parties(found[0][0], viewer))
 
     def subject_rows(self, subject: str) -> Iterator[dict[str, Any]]:
         """Everything the trail holds about one person, for their access request: every
@@ -108,7 +109,8 @@ class TrailReader:
             {"s": sid},
         )
         as_subject = Viewer("client", sid)  # sees exactly their own personal fields
-        yield from self._shape_all(rows, as_subject)
+        # Their own export: the devices in rows about them are shown as they were.
+        yield from self._shape_all(rows, as_subject, frozenset({sid}), devices=True)
 
     def _check_took_part(self, sid: Any, viewer: Viewer, what: str | None = None) -> None:
         if viewer.is_auditor:
@@ -119,9 +121,29 @@ class TrailReader:
         if not took_part or not took_part[0][0]:
             raise NotPermitted(_refusal(viewer, what or f"session {sid}"))
 
-    def _shape_all(self, rows: list[dict[str, Any]], viewer: Viewer) -> list[dict[str, Any]]:
+    def _parties(self, sid: Any, viewer: Viewer) -> frozenset[str]:
+        if viewer.is_auditor:
+            return frozenset()
+        return parties(
+            self.store.query_dicts(
+                f"SELECT {', '.join(PROOF_COLUMNS)} FROM trail WHERE session_id = {{sid:UUID}} "
+                "AND event_type IN {types:Array(String)}",
+                {"sid": sid, "types": list(PROOF_EVENT_TYPES)},
+            )
+        )
+
+    def _shape_all(
+        self,
+        rows: list[dict[str, Any]],
+        viewer: Viewer,
+        session_parties: frozenset[str],
+        devices: bool = False,
+    ) -> list[dict[str, Any]]:
         """Drop what ``viewer`` may not see, then decrypt the rest (one key lookup)."""
         for row in rows:
+            if not devices and not viewer.may_see_device(row.get("actor_id"), session_parties):
+                for name in DEVICE_FIELDS:
+                    row.pop(name, None)
             if not viewer.may_see_network(row.get("actor_id")):
                 for name in NETWORK_FIELDS:
                     row.pop(name, None)

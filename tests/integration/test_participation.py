@@ -26,7 +26,7 @@ from producers.events import (
     SessionAccessAttempted,
     SessionRated,
 )
-from producers.events.envelope import Actor, Source
+from producers.events.envelope import Actor, Device, Source
 from tests.support.ingest import family_topics, fill, service
 
 pytestmark = pytest.mark.integration
@@ -39,13 +39,18 @@ class Probe:
     reader: TrailReader
     session: uuid.UUID
     booking: uuid.UUID
+    client: str
+    specialist: str
 
 
 def _crafted(sid: uuid.UUID, at: Any) -> list[Event]:
     """Events naming strangers; only the last two prove taking part."""
 
     def env(who: str, role: str) -> dict[str, Any]:
-        return {"occurred_at": at, "session_id": sid, "actor": Actor(id=who, role=role)}  # type: ignore[arg-type]
+        return {
+            "occurred_at": at, "session_id": sid, "actor": Actor(id=who, role=role),  # type: ignore[arg-type]
+            "device": Device(kind="mobile", os="ProbeOS"),
+        }  # fmt: skip
 
     return [
         SessionAccessAttempted(**env("client-00999", "client"), source=SERVICE,
@@ -99,7 +104,14 @@ def probe(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     store.migrate()
     keys = StoreKeyStore(store, b"p" * 32)
     service(kafka_bootstrap, topics, store, keys=keys).run(until_idle=True)
-    yield Probe(store, TrailReader(store, RowOpener(keys)), done.session_id, booking)
+    yield Probe(
+        store,
+        TrailReader(store, RowOpener(keys)),
+        done.session_id,
+        booking,
+        done.client_id,  # type: ignore[attr-defined]
+        done.specialist_id,  # type: ignore[attr-defined]
+    )
     store.close()
 
 
@@ -133,3 +145,26 @@ def test_sql_and_python_rules_agree_on_every_person_and_role(probe: Probe) -> No
             assert bool(count) == python, f"{role}:{person} in {sid}"
             checked += 1
     assert checked > 50
+
+
+def test_parties_see_the_devices_of_parties_only(probe: Probe) -> None:
+    """A denied stranger's device is theirs: the parties see that someone tried, not
+    with what; the admitted ones' devices are the parties' to see."""
+    admitted = {v.id for v in ADMITTED}
+    for viewer in (Viewer("client", probe.client), Viewer("specialist", probe.specialist)):
+        rows = probe.reader.session_trail(probe.session, viewer)
+        by_actor: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_actor.setdefault(row["actor_id"], []).append(row)
+        strangers = {v.id for v in STRANGERS} - admitted
+        assert strangers & set(by_actor), "the strangers' events are in the trail"
+        for actor, mine in by_actor.items():
+            shown = any("device_os" in r for r in mine)
+            if actor in strangers:
+                assert not shown, f"{viewer} sees the device of {actor}"
+            elif actor in admitted or actor in (probe.client, probe.specialist):
+                assert shown, f"{viewer} misses the device of party {actor}"
+        paid = probe.reader.payment_trail(viewer, booking_id=probe.booking)
+        assert any("device_os" in r for r in paid if r["actor_id"] == probe.client)
+    audited = probe.reader.session_trail(probe.session, Viewer("auditor"))
+    assert any(r.get("device_os") == "ProbeOS" for r in audited), "auditors see every device"
