@@ -109,7 +109,7 @@ def test_readers_refuse_a_directory_that_holds_no_store(
     typo = tmp_path / "vra"
     out = cli.run(*command, AUDIT_DATA_DIR=str(typo), AUDIT_MASTER_KEY="")
     _one_line_error(out, 2, "no trail store", str(typo), "AUDIT_DATA_DIR", "consume")
-    assert not typo.exists(), "nothing may be created there: no store, no master.key"
+    assert list(tmp_path.iterdir()) == [], "nothing may be created: no store, no master key"
 
 
 @pytest.mark.parametrize(
