@@ -53,6 +53,8 @@ def _cli(bootstrap: str, where: Path) -> Cli:
         "AUDIT_TOPIC_SESSION": topics.session,
         "AUDIT_TOPIC_TRANSACTION": topics.transaction,
         "AUDIT_TOPIC_DEAD_LETTER": topics.dead_letter,
+        # Its own erasures topic: erasures published by other runs are not this store's.
+        "AUDIT_TOPIC_ERASURES": f"c.erasures-{suffix}",
         "AUDIT_CONSUMER_GROUP": f"cli-{suffix}",
         "AUDIT_DATA_DIR": str(where / "store"),
         "AUDIT_MASTER_KEY": MASTER,

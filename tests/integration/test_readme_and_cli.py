@@ -129,6 +129,7 @@ def demo(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> dict
         AUDIT_TOPIC_SESSION=f"demo.session-{suffix}",
         AUDIT_TOPIC_TRANSACTION=f"demo.transaction-{suffix}",
         AUDIT_TOPIC_DEAD_LETTER=f"demo.dlq-{suffix}",
+        AUDIT_TOPIC_ERASURES=f"demo.erasures-{suffix}",
         AUDIT_CONSUMER_GROUP=f"demo-{suffix}",
         AUDIT_DATA_DIR=str(where / "var"),
         AUDIT_MASTER_KEY=base64.b64encode(b"d" * 32).decode(),
