@@ -71,6 +71,35 @@ class Settings(BaseSettings):
     retention_billing_months: int = Field(default=60, ge=1)
     retention_other_months: int = Field(default=24, ge=1)
 
+    migrate_on_start: bool | None = Field(
+        default=None,
+        description="consume/serve apply migrations and retention at start; "
+        "unset: yes for the embedded store, no for a ClickHouse server (run `migrate`)",
+    )
+
+    # Viewer tokens (see audit_trail/tokens.py). Dicts are JSON: '{"2026-11": "..."}'.
+    token_hs256_secrets: dict[str, str] = Field(
+        default_factory=dict, description="kid -> HS256 shared secret (>= 32 bytes)"
+    )
+    token_ed25519_public_keys: dict[str, Path] = Field(
+        default_factory=dict, description="kid -> PEM file of an Ed25519 public key"
+    )
+    token_ed25519_private_key: Path | None = Field(
+        default=None, description="PEM private key `token mint` signs EdDSA tokens with"
+    )
+    token_kid: str | None = Field(default=None, description="The kid `token mint` uses")
+    serve_host: str = "127.0.0.1"
+    serve_port: int = Field(default=8080, ge=0, le=65535)
+    ready_max_lag: int = Field(
+        default=10_000, ge=0, description="/readyz fails while more records wait in Kafka"
+    )
+
+    @property
+    def migrates_at_start(self) -> bool:
+        if self.migrate_on_start is not None:
+            return self.migrate_on_start
+        return self.clickhouse_url is None
+
     @model_validator(mode="wrap")
     @classmethod
     def _one_line_per_setting(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:

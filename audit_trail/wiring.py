@@ -31,6 +31,7 @@ from ledger.privacy import (
 )
 from ledger.reader import TrailReader
 from ledger.retention import RetentionPolicy, apply_retention
+from ledger.schema_state import require_current
 from producers import AuditProducer
 from schemas import AuditTrailError
 
@@ -96,8 +97,17 @@ def erasure_publisher(settings: Settings) -> KafkaErasurePublisher:
 
 
 def store(settings: Settings, *, create: bool = False) -> Store:
-    """The configured store, migrated. Only the consumer passes ``create``: a reader
-    refuses a place that holds no store (ledger.factory.NoStore)."""
+    """The store of a process that writes (consume with ``create``, serve, erase):
+    migrated at start where configured (the embedded default), otherwise checked to be
+    migrated already. Without ``create`` a place that holds no store is refused
+    (ledger.factory.NoStore)."""
+    if settings.migrates_at_start:
+        return migrated_store(settings, create=create)
+    return read_store(settings)
+
+
+def migrated_store(settings: Settings, *, create: bool = True) -> Store:
+    """Opened, migrated and its retention set: ``migrate`` and owners that migrate."""
     opened = open_store(
         settings.clickhouse_url, settings.data_dir, settings.database, create=create
     )
@@ -108,6 +118,22 @@ def store(settings: Settings, *, create: bool = False) -> Store:
         opened.close()
         raise
     return opened
+
+
+def read_store(settings: Settings) -> Store:
+    """Opened without any DDL; refuses (saying to run `migrate`) a schema behind this
+    program's. Retention settings are not looked at: `migrate --check` reports drift."""
+    opened = open_store(settings.clickhouse_url, settings.data_dir, settings.database, create=False)
+    try:
+        require_current(opened, _where(settings))
+    except BaseException:
+        opened.close()
+        raise
+    return opened
+
+
+def _where(settings: Settings) -> str:
+    return "the configured ClickHouse server" if settings.clickhouse_url else str(settings.data_dir)
 
 
 def retention_policy(settings: Settings) -> RetentionPolicy:
@@ -122,11 +148,15 @@ def keys(settings: Settings, trail: Store) -> KeyStore:
     return StoreKeyStore(trail, master_key_from(settings.master_key, settings.data_dir))
 
 
+def trail_reader(settings: Settings, trail: Store) -> TrailReader:
+    return TrailReader(trail, RowOpener(keys(settings, trail)))
+
+
 @contextmanager
 def reader(settings: Settings) -> Iterator[TrailReader]:
-    trail = store(settings)
+    trail = read_store(settings)
     try:
-        yield TrailReader(trail, RowOpener(keys(settings, trail)))
+        yield trail_reader(settings, trail)
     finally:
         trail.close()
 

@@ -1,17 +1,24 @@
 """The trail in ClickHouse: columns, rows, the hash chain, migrations, the store and its
-two backends (chDB embedded, ClickHouse server), and the integrity check."""
+two backends (chDB embedded, ClickHouse server), and the integrity check.
+
+The backends (and with them chDB, pyarrow, clickhouse-driver: ~0.5 s and hundreds of MB)
+are imported when first named, so a process that never opens a store never loads them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ledger.chain import ZERO_HASH, ChainError, ChainHead, canonical_bytes, link, row_hash
 from ledger.columns import COLUMN_NAMES, COLUMNS, HASHED_NAMES, ROW_COLUMNS, Column
-from ledger.embedded import EmbeddedStore
 from ledger.errors import (
     EmbeddedPathInUse,
     MigrationChanged,
     QueryRejected,
     StoreError,
+    StoreNotReady,
     StoreUnavailable,
 )
-from ledger.factory import open_store
 from ledger.migrations import Migration
 from ledger.params import BadParameter
 from ledger.rows import (
@@ -23,9 +30,28 @@ from ledger.rows import (
     duplicate_row,
     trail_row,
 )
-from ledger.server import ServerStore
 from ledger.store import Store
 from ledger.verify import Problem, VerifyReport, verify
+
+if TYPE_CHECKING:
+    from ledger.embedded import EmbeddedStore
+    from ledger.factory import open_store
+    from ledger.server import ServerStore
+
+_LAZY = {
+    "EmbeddedStore": "ledger.embedded",
+    "ServerStore": "ledger.server",
+    "open_store": "ledger.factory",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ledger' has no attribute {name!r}")
+
 
 __all__ = [
     "COLUMNS",
@@ -49,6 +75,7 @@ __all__ = [
     "ServerStore",
     "Store",
     "StoreError",
+    "StoreNotReady",
     "StoreUnavailable",
     "UnstorableRecord",
     "VerifyReport",

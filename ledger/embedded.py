@@ -26,7 +26,13 @@ from ledger import json_results
 from ledger.arrow_rows import arrow_stream
 from ledger.columns import Column
 from ledger.embedded_readonly import EmbeddedReadOnly
-from ledger.errors import EmbeddedPathInUse, StoreUnavailable, code_in, from_engine
+from ledger.errors import (
+    EmbeddedPathInUse,
+    StoreNotReady,
+    StoreUnavailable,
+    code_in,
+    from_engine,
+)
 from ledger.params import for_embedded
 from ledger.store import Selected, SqlStore, check_database
 from schemas import InvalidInput
@@ -35,7 +41,7 @@ from schemas import InvalidInput
 class EmbeddedStore(SqlStore):
     """The trail in a chDB directory; this process must be the only one using it."""
 
-    def __init__(self, path: Path, database: str = "audit") -> None:
+    def __init__(self, path: Path, database: str = "audit", *, create: bool = True) -> None:
         self.path = Path(path)
         self.database = check_database(database)
         self.path.mkdir(parents=True, exist_ok=True)
@@ -45,8 +51,18 @@ class EmbeddedStore(SqlStore):
             self._conn: Any = Connection(str(self.path))
         except RuntimeError as exc:
             raise _open_error(str(exc), self.path) from exc
-        # The embedded store belongs to this process: it may create its database itself.
-        self._execute(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+        # The owner of the directory may create its database; a reader (create=False)
+        # runs no DDL and is told to migrate when there is nothing to read.
+        if create:
+            self._execute(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+        elif not self.query(
+            "SELECT count() FROM system.databases WHERE name = {d:String}", {"d": self.database}
+        )[0][0]:
+            self.close()
+            raise StoreNotReady(
+                f"the embedded store at {self.path} has no database {self.database!r}: "
+                "run `audit-trail migrate` (or `audit-trail consume`) first"
+            )
         self._execute(f"USE {self.database}")
         self._execute(f"SET {json_results.OUTPUT_SETTINGS}")
 

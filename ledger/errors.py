@@ -65,6 +65,11 @@ class MigrationChanged(StoreError):
     """A migration file differs from the one applied earlier; migrations are immutable."""
 
 
+class StoreNotReady(StoreError):
+    """The store's database or schema is missing or older than this program: an
+    operator must run ``audit-trail migrate`` (readers never change the schema)."""
+
+
 def code_in(message: str) -> int | None:
     """The ``Code: N.`` ClickHouse puts at the start of its exception messages."""
     match = _CODE.search(message)

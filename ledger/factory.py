@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from ledger.embedded import EmbeddedStore
 from ledger.errors import StoreError, StoreUnavailable
-from ledger.server import ServerStore
+
+if TYPE_CHECKING:  # the backends load their engines only when a store is opened
+    from ledger.server import ServerStore
 from ledger.store import Store
 from schemas import InvalidInput
 
@@ -32,7 +34,7 @@ def open_store(
     if not create and not url and not _embedded_exists(Path(embedded_path), database):
         raise NoStore(
             f"no trail store in {embedded_path} (database {database}): check AUDIT_DATA_DIR "
-            "(and AUDIT_DATABASE); `audit-trail consume` creates a store"
+            "(and AUDIT_DATABASE); `audit-trail migrate` (or `consume`) creates a store"
         )
     if url:
         parts = urlsplit(url)
@@ -43,6 +45,8 @@ def open_store(
             )
         if not parts.path.strip("/"):
             url = urlunsplit(parts._replace(path=f"/{database}"))
+        from ledger.server import ServerStore
+
         server = ServerStore(url)
         if not create:
             require_server_store(server, url)
@@ -51,7 +55,9 @@ def open_store(
     if path.exists() and not path.is_dir():
         raise InvalidInput(f"the store directory {path} (AUDIT_DATA_DIR) is not a directory")
     try:
-        return EmbeddedStore(path, database)
+        from ledger.embedded import EmbeddedStore
+
+        return EmbeddedStore(path, database, create=create)
     except OSError as exc:  # the directory cannot be created or entered
         raise InvalidInput(
             f"cannot use {path} as the store directory (AUDIT_DATA_DIR): {exc.strerror}"

@@ -52,14 +52,29 @@ class RetentionPolicy:
         )
 
 
-def apply_retention(store: Store, policy: RetentionPolicy) -> bool:
-    """Set the TTLs to ``policy``; returns whether it changed anything.
+@dataclass(frozen=True)
+class RetentionDrift:
+    """A table whose TTL months differ from the configured policy's."""
+
+    table: str
+    table_months: list[int]
+    wanted_months: list[int]
+    ttl_sql: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.table}: the table keeps rows {self.table_months} months, "
+            f"the settings say {self.wanted_months}"
+        )
+
+
+def retention_drift(store: Store, policy: RetentionPolicy) -> list[RetentionDrift]:
+    """Where the tables' TTLs differ from ``policy`` (reads only; ``migrate --check``).
 
     The trail's rows go by category and event time; the chain's links (``trail_links``)
     go by ingestion time after the longest retention, so they outlive their rows and
     verify can tell expired rows from deleted ones.
     """
-    changed = False
     wanted = {
         "trail": (policy.months(), policy.ttl_sql()),
         "trail_links": (
@@ -67,6 +82,7 @@ def apply_retention(store: Store, policy: RetentionPolicy) -> bool:
             f"toDateTime(ingested_at) + INTERVAL {max(policy.months())} MONTH DELETE",
         ),
     }
+    drift: list[RetentionDrift] = []
     for table, (months, ttl) in wanted.items():
         current = store.query(
             "SELECT engine_full FROM system.tables WHERE database = currentDatabase() "
@@ -74,14 +90,22 @@ def apply_retention(store: Store, policy: RetentionPolicy) -> bool:
             {"t": table},
         )
         found = [int(m) for m in re.findall(r"toIntervalMonth\((\d+)\)", str(current[0][0]))]
-        if found == months:
-            continue
+        if found != months:
+            drift.append(RetentionDrift(table, found, months, ttl))
+    return drift
+
+
+def apply_retention(store: Store, policy: RetentionPolicy) -> bool:
+    """Set the TTLs to ``policy``; returns whether it changed anything. DDL: only
+    ``migrate`` and an owner configured to migrate at start call this."""
+    drift = retention_drift(store, policy)
+    for table in drift:
         # Existing parts get the new TTL at their next merge, not in one big rewrite now.
         store.execute(
-            f"ALTER TABLE {table} MODIFY TTL {ttl} SETTINGS materialize_ttl_after_modify = 0"
+            f"ALTER TABLE {table.table} MODIFY TTL {table.ttl_sql} "
+            "SETTINGS materialize_ttl_after_modify = 0"
         )
-        changed = True
-    return changed
+    return bool(drift)
 
 
 def expired(

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Annotated
 
 import typer
 
-from audit_trail.cli import chain_cmd, events_cmd, reader_cmd, schemas_cmd, stack_cmd, trail_cmd
+from audit_trail.cli import (
+    chain_cmd,
+    events_cmd,
+    migrate_cmd,
+    reader_cmd,
+    schemas_cmd,
+    serve_cmd,
+    stack_cmd,
+    token_cmd,
+    trail_cmd,
+)
 from schemas import AuditTrailError, InvalidInput
 
 app = typer.Typer(
@@ -17,7 +28,30 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"audit-trail {version('audit-trail')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    _show: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version"),
+    ] = False,
+) -> None:
+    """Event-sourced audit trail: Avro events over Kafka into ClickHouse."""
+
+
 app.add_typer(schemas_cmd.app, name="schemas")
+app.add_typer(token_cmd.app, name="token")
+app.command("migrate")(migrate_cmd.migrate)
+app.command("serve")(serve_cmd.serve)
 app.add_typer(stack_cmd.app, name="stack")
 app.add_typer(chain_cmd.app, name="chain")
 app.command("produce")(events_cmd.produce)

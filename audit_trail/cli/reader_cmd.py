@@ -99,7 +99,7 @@ def sql(
     Output is tab-separated, one header line; tabs, newlines and backslashes inside
     values are escaped (\\t \\n \\\\), NULL is \\N."""
     text = sys.stdin.read() if query == "-" else query
-    trail_store = wiring.store(Settings())
+    trail_store = wiring.read_store(Settings())
     try:
         result = run_readonly(trail_store, text)
     finally:

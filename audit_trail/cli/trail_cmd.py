@@ -91,7 +91,7 @@ def topics() -> None:
 def verify() -> None:
     """Recompute every hash chain, check offsets are contiguous and event_id unique."""
     settings = Settings()
-    trail = wiring.store(settings)
+    trail = wiring.read_store(settings)
     try:
         report = verify_trail(
             trail,
@@ -111,7 +111,7 @@ def timeline(
     """A session's events in order (auditor's view)."""
     sid = session_uuid(session_id) if session_id is not None else None  # before any store
     settings = Settings()
-    trail = wiring.store(settings)
+    trail = wiring.read_store(settings)
     try:
         if sid is None:
             busiest = trail.query(
@@ -143,7 +143,7 @@ def timeline(
 
 def counts() -> None:
     """Stored events per type (each event once; repeats of an event_id counted apart)."""
-    trail = wiring.store(Settings())
+    trail = wiring.read_store(Settings())
     try:
         rows = trail.query(
             "SELECT event_type, count() FROM trail WHERE family != 'duplicate' "

@@ -1,0 +1,160 @@
+"""The ASGI application: routes, each a thin call into the same readers the CLI uses.
+
+Route functions are plain ``def``: the store is blocking, so the framework runs them in
+its thread pool. Who may do what is decided in ``ledger.reader`` / ``ledger.access`` and
+``audit_trail.tokens``, never here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib.metadata import version
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Query
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import BaseModel, Field
+from starlette.responses import Response, StreamingResponse
+
+from audit_trail.api import problems
+from audit_trail.api.encoding import csv_lines, dumps, jsonl_lines
+from audit_trail.tokens import Claims, TokenRefused, VerifyKey, verify
+from ledger import verify as verify_trail
+from ledger.access import NotPermitted
+from ledger.reader import TrailReader
+from ledger.retention import RetentionPolicy
+from ledger.sql_guard import MAX_SQL_CHARS, run_readonly
+from ledger.store import Store
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    reader: TrailReader
+    store: Store
+    keys: dict[str, VerifyKey]
+    topics: list[str]
+    policy: RetentionPolicy
+    registry: CollectorRegistry
+    readiness: Callable[[], list[str]]  # what is not ready; empty when ready
+
+
+class SqlRequest(BaseModel):
+    query: str = Field(max_length=MAX_SQL_CHARS, description="One SELECT of the analyst views")
+
+
+def _json(body: Any) -> Response:
+    return Response(dumps(body), media_type="application/json")
+
+
+def create_app(ctx: ApiContext) -> FastAPI:
+    app = FastAPI(
+        title="audit-trail",
+        version=version("audit-trail"),
+        description="Role-scoped reads of the tamper-evident audit trail.",
+    )
+    problems.install(app)
+    bearer = HTTPBearer(auto_error=False, description="A viewer token (JWT) from the platform")
+
+    def claims(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Claims:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise TokenRefused("no bearer token: send Authorization: Bearer <viewer token>")
+        return verify(credentials.credentials, ctx.keys)
+
+    Caller = Annotated[Claims, Depends(claims)]
+
+    def only(caller: Claims, *roles: str, what: str) -> None:
+        if caller.role not in roles or caller.sid is not None:
+            raise NotPermitted(f"not permitted: {caller.role}:{caller.sub} may not {what}")
+
+    @app.get("/v1/sessions/{session_id}/trail", tags=["trail"])
+    def session_trail(session_id: str, caller: Caller) -> Response:
+        """A session's events in order, as the caller may see them."""
+        caller.check_session(session_id)
+        rows = ctx.reader.session_trail(session_id, caller.viewer())
+        return _json({"session_id": session_id, "events": rows})
+
+    @app.get("/v1/payments", tags=["trail"])
+    def payments(
+        caller: Caller, booking: str | None = None, transaction: str | None = None
+    ) -> Response:
+        """Payment attempts, outcomes and refunds of one booking or one transaction."""
+        if (booking is None) == (transaction is None):
+            return problems.problem(400, "give exactly one of ?booking= or ?transaction=")
+        viewer = caller.viewer()
+        rows = ctx.reader.payment_trail(viewer, booking_id=booking, transaction_id=transaction)
+        if caller.sid is not None and any(str(r["session_id"]) != str(caller.sid) for r in rows):
+            what = f"booking_id {booking}" if booking else f"transaction_id {transaction}"
+            raise NotPermitted(f"not permitted: {viewer} may not read {what}")
+        return _json({"events": rows})
+
+    @app.get("/v1/subjects/{subject_id}/export", tags=["subjects"])
+    def export(
+        subject_id: str,
+        caller: Caller,
+        format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
+    ) -> StreamingResponse:
+        """Everything the trail holds about one person (their access request), streamed.
+        The person themself or an auditor."""
+        mine = caller.sub == subject_id and caller.role in ("client", "specialist")
+        if not (mine or caller.role == "auditor") or caller.sid is not None:
+            raise NotPermitted(
+                f"not permitted: {caller.role}:{caller.sub} may not export {subject_id[:64]}"
+            )
+        rows = ctx.reader.subject_rows(subject_id)
+        first = next(rows, None)  # a bad id is refused before the response starts
+
+        def all_rows() -> Iterator[dict[str, Any]]:
+            if first is not None:
+                yield first
+                yield from rows
+
+        if format == "csv":
+            return StreamingResponse(csv_lines(all_rows()), media_type="text/csv")
+        return StreamingResponse(jsonl_lines(all_rows()), media_type="application/x-ndjson")
+
+    @app.post("/v1/sql", tags=["analysis"])
+    def sql(request: SqlRequest, caller: Caller) -> Response:
+        """One read-only query of the analyst views (analysts and auditors)."""
+        only(caller, "analyst", "auditor", what="run SQL")
+        result = run_readonly(ctx.store, request.query)
+        return _json(
+            {"columns": result.columns, "rows": result.rows, "truncated": result.truncated}
+        )
+
+    @app.get("/v1/verify", tags=["analysis"])
+    def verify_chain(caller: Caller) -> Response:
+        """Recompute every hash chain (auditors)."""
+        only(caller, "auditor", what="verify the trail")
+        report = verify_trail(ctx.store, ctx.topics, policy=ctx.policy)
+        return _json(
+            {
+                "ok": report.ok,
+                "rows_checked": report.rows_checked,
+                "problem_count": report.problem_count,
+                "problems": [str(p) for p in report.problems],
+                "report": str(report),
+            }
+        )
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> Response:
+        """The process is alive."""
+        return _json({"status": "alive"})
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> Response:
+        """Store open, Kafka reachable, consumer lag under the configured bound."""
+        missing = ctx.readiness()
+        if missing:
+            return problems.problem(503, "; ".join(missing))
+        return _json({"status": "ready"})
+
+    return app
