@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     def migrates_at_start(self) -> bool:
         if self.migrate_on_start is not None:
             return self.migrate_on_start
-        return self.clickhouse_url is None
+        return not self.clickhouse_url
 
     @model_validator(mode="wrap")
     @classmethod
