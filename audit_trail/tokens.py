@@ -116,7 +116,7 @@ def verify(token: str, keys: dict[str, VerifyKey]) -> Claims:
 
 def _claims(raw: dict[str, Any], kid: str) -> Claims:
     sub, role, exp, sid = raw.get("sub"), raw.get("role"), raw.get("exp"), raw.get("sid")
-    if not isinstance(sub, str) or not isinstance(exp, int):
+    if not isinstance(sub, str) or isinstance(exp, bool) or not isinstance(exp, int | float):
         raise TokenRefused("the token's sub or exp has the wrong type")
     try:
         person = subject_id(sub, "token subject")
@@ -125,7 +125,7 @@ def _claims(raw: dict[str, Any], kid: str) -> Claims:
         raise TokenRefused(f"the token's claims are malformed: {exc}") from exc
     if role not in ROLES:
         raise NotPermitted(f"not permitted: role {str(role)[:40]!r} may not read the trail")
-    return Claims(sub=person, role=role, exp=exp, kid=kid, sid=session)
+    return Claims(sub=person, role=role, exp=int(exp), kid=kid, sid=session)
 
 
 def mint(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Query
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, Field
@@ -44,6 +44,24 @@ class SqlRequest(BaseModel):
     query: str = Field(max_length=MAX_SQL_CHARS, description="One SELECT of the analyst views")
 
 
+_BEARER = HTTPBearer(auto_error=False, description="A viewer token (JWT) from the platform")
+
+
+def claims(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> Claims:
+    """Who is asking, proved by the bearer token (401 otherwise)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise TokenRefused("no bearer token: send Authorization: Bearer <viewer token>")
+    keys: dict[str, VerifyKey] = request.app.state.keys
+    return verify(credentials.credentials, keys)
+
+
+# Module level: the framework resolves these annotations by name.
+Caller = Annotated[Claims, Depends(claims)]
+
+
 def _json(body: Any) -> Response:
     return Response(dumps(body), media_type="application/json")
 
@@ -55,16 +73,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         description="Role-scoped reads of the tamper-evident audit trail.",
     )
     problems.install(app)
-    bearer = HTTPBearer(auto_error=False, description="A viewer token (JWT) from the platform")
-
-    def claims(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Claims:
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise TokenRefused("no bearer token: send Authorization: Bearer <viewer token>")
-        return verify(credentials.credentials, ctx.keys)
-
-    Caller = Annotated[Claims, Depends(claims)]
+    app.state.keys = ctx.keys
 
     def only(caller: Claims, *roles: str, what: str) -> None:
         if caller.role not in roles or caller.sid is not None:
