@@ -22,8 +22,9 @@ from prometheus_client import ProcessCollector
 from audit_trail import token_config, wiring
 from audit_trail.api import ApiContext, create_app
 from audit_trail.settings import Settings
-from consumers import IngestMetrics, IngestService
+from consumers import ErasureFeed, IngestMetrics, IngestService
 from ledger import StoreError
+from ledger.privacy import record_notices
 from ledger.store import Store
 from schemas import AuditTrailError
 
@@ -104,13 +105,18 @@ def serve(settings: Settings, host: str, port: int, ingest_on: bool) -> None:
     if not keys:
         log.warning("no viewer-token keys configured: every API read is refused (401)")
     trail = wiring.store(settings) if ingest_on else wiring.read_store(settings)
+    erasures: ErasureFeed | None = None
     try:
         metrics = IngestMetrics()
         ProcessCollector(registry=metrics.registry)
         ingest: Ingest | None = None
         if ingest_on:
+            # As `consume`: every erasure published so far is loaded before the first row
+            # is sealed, and erasures made elsewhere are recorded here too.
+            erasures = wiring.erasure_feed(settings)
+            record_notices(trail, erasures.index.notices())
             ingest = Ingest(
-                wiring.ingest_service(settings, trail, metrics),
+                wiring.ingest_service(settings, trail, metrics, erasures),
                 wiring.bootstrap_servers(settings),
             )
         context = ApiContext(
@@ -142,6 +148,8 @@ def serve(settings: Settings, host: str, port: int, ingest_on: bool) -> None:
             if ingest.error is not None:
                 raise IngestFailed(f"ingest stopped: {ingest.error}") from ingest.error
     finally:
+        if erasures is not None:
+            erasures.close()
         trail.close()
 
 

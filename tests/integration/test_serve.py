@@ -21,8 +21,8 @@ import httpx
 import jwt
 import pytest
 
+from audit_trail.stack import TopicLayout
 from audit_trail.tokens import mint
-from audit_trail.topic_names import TopicLayout
 from ledger.access import NETWORK_FIELDS
 from producers.events import Event
 from tests.support.ingest import fill

@@ -34,7 +34,7 @@ KEYS: dict[str, VerifyKey] = {
 
 
 def _hs(**overrides: object) -> str:
-    claims: dict[str, object] = {"sub": "client-00043", "role": "client", "exp": time.time() + 60}
+    claims: dict[str, object] = {"sub": "client-00043", "role": "client", "exp": time.time() + 3600}
     claims.update(overrides)
     return jwt.encode(claims, SECRET.encode(), algorithm="HS256", headers={"kid": "hs"})
 
