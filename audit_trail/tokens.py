@@ -123,6 +123,9 @@ def _claims(raw: dict[str, Any], kid: str) -> Claims:
         session = session_uuid(sid, "token session") if sid is not None else None
     except InvalidInput as exc:
         raise TokenRefused(f"the token's claims are malformed: {exc}") from exc
+    if exp > time.time() + MAX_TTL_S:
+        # Viewer tokens are short-lived; one that is not was minted wrongly or forged.
+        raise TokenRefused(f"the token lives longer than {MAX_TTL_S // 3600} h from now")
     if role not in ROLES:
         raise NotPermitted(f"not permitted: role {str(role)[:40]!r} may not read the trail")
     return Claims(sub=person, role=role, exp=int(exp), kid=kid, sid=session)

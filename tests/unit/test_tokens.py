@@ -64,17 +64,17 @@ def test_minted_tokens_verify_with_either_algorithm() -> None:
         (_hs()[:-4] + "AAAA", "signature does not verify"),
         (_hs(exp=int(time.time()) - 1), "expired"),
         (
-            jwt.encode({"sub": "x", "role": "client", "exp": 9e9}, SECRET.encode() + b"!",
+            jwt.encode({"sub": "x", "role": "client", "exp": time.time() + 600}, SECRET.encode() + b"!",
                        algorithm="HS256", headers={"kid": "hs"}),
             "signature does not verify",
         ),
         (
-            jwt.encode({"sub": "x", "role": "client", "exp": 9e9}, SECRET.encode(),
+            jwt.encode({"sub": "x", "role": "client", "exp": time.time() + 600}, SECRET.encode(),
                        algorithm="HS256", headers={"kid": "other"}),
             "kid names no configured key",
         ),
         (
-            jwt.encode({"sub": "x", "role": "client", "exp": 9e9}, SECRET.encode(),
+            jwt.encode({"sub": "x", "role": "client", "exp": time.time() + 600}, SECRET.encode(),
                        algorithm="HS256"),
             "kid names no configured key",
         ),
@@ -82,6 +82,8 @@ def test_minted_tokens_verify_with_either_algorithm() -> None:
         (_hs(exp="tomorrow"), "not valid"),
         (_hs(sub="../../etc"), "claims are malformed"),
         (_hs(sid="not-a-session"), "claims are malformed"),
+        (_hs(exp=time.time() + 400 * 24 * 3600), "lives longer than 24 h"),
+        (_hs(exp=True), "expired"),  # PyJWT reads True as 1
     ],
 )  # fmt: skip
 def test_each_refusal_says_why(token: str, reason: str) -> None:
@@ -91,7 +93,7 @@ def test_each_refusal_says_why(token: str, reason: str) -> None:
 
 def test_alg_none_is_refused() -> None:
     header = _b64(json.dumps({"alg": "none", "typ": "JWT", "kid": "hs"}).encode())
-    body = _b64(json.dumps({"sub": "auditor-1", "role": "auditor", "exp": 9e9}).encode())
+    body = _b64(json.dumps({"sub": "auditor-1", "role": "auditor", "exp": time.time() + 600}).encode())
     with pytest.raises(TokenRefused, match="alg is not HS256"):
         verify(f"{header}.{body}.", KEYS)
 
@@ -108,7 +110,7 @@ def test_a_tampered_claim_breaks_the_signature() -> None:
 def test_an_hs256_token_keyed_with_the_public_key_is_refused() -> None:
     # Algorithm confusion: the attacker knows the EdDSA kid's public key.
     forged = jwt.encode(
-        {"sub": "a", "role": "auditor", "exp": 9e9}, "x" * 40, algorithm="HS256",
+        {"sub": "a", "role": "auditor", "exp": time.time() + 600}, "x" * 40, algorithm="HS256",
         headers={"kid": "ed"},
     )  # fmt: skip
     with pytest.raises(TokenRefused, match="alg is not EdDSA"):
