@@ -30,6 +30,7 @@ from tests.support.ingest import fill
 pytestmark = pytest.mark.integration
 
 SECRET = "serve-test-secret-" + "x" * 32
+SOON = time.time() + 3600  # tests run well within the hour
 CLI = [sys.executable, "-m", "audit_trail.cli"]
 
 
@@ -199,10 +200,10 @@ def test_every_token_refusal_is_401_with_a_problem_body(served: Served) -> None:
                              signing_key=SECRET.encode(), now=time.time() - 120),
             "expired",
         ),
-        "alg none": ("Bearer " + _unsigned({"sub": client, "role": "auditor", "exp": time.time() + 600}),
+        "alg none": ("Bearer " + _unsigned({"sub": client, "role": "auditor", "exp": SOON}),
                      "alg is not HS256"),
         "unknown kid": ("Bearer " + jwt.encode(
-            {"sub": client, "role": "client", "exp": time.time() + 600}, SECRET.encode(), algorithm="HS256",
+            {"sub": client, "role": "client", "exp": SOON}, SECRET.encode(), algorithm="HS256",
             headers={"kid": "retired"}), "kid names no configured key"),
         "tampered claim": (f"Bearer {head}.{tampered}.{sig}", "signature does not verify"),
     }  # fmt: skip

@@ -25,6 +25,7 @@ from ledger.access import NotPermitted
 from schemas import InvalidInput
 
 SECRET = "s" * 40
+SOON = time.time() + 3600
 PRIVATE = Ed25519PrivateKey.generate()
 PUBLIC_PEM = PRIVATE.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
 KEYS: dict[str, VerifyKey] = {
@@ -64,17 +65,17 @@ def test_minted_tokens_verify_with_either_algorithm() -> None:
         (_hs()[:-4] + "AAAA", "signature does not verify"),
         (_hs(exp=int(time.time()) - 1), "expired"),
         (
-            jwt.encode({"sub": "x", "role": "client", "exp": time.time() + 600}, SECRET.encode() + b"!",
+            jwt.encode({"sub": "x", "role": "client", "exp": SOON}, SECRET.encode() + b"!",
                        algorithm="HS256", headers={"kid": "hs"}),
             "signature does not verify",
         ),
         (
-            jwt.encode({"sub": "x", "role": "client", "exp": time.time() + 600}, SECRET.encode(),
+            jwt.encode({"sub": "x", "role": "client", "exp": SOON}, SECRET.encode(),
                        algorithm="HS256", headers={"kid": "other"}),
             "kid names no configured key",
         ),
         (
-            jwt.encode({"sub": "x", "role": "client", "exp": time.time() + 600}, SECRET.encode(),
+            jwt.encode({"sub": "x", "role": "client", "exp": SOON}, SECRET.encode(),
                        algorithm="HS256"),
             "kid names no configured key",
         ),
@@ -93,7 +94,7 @@ def test_each_refusal_says_why(token: str, reason: str) -> None:
 
 def test_alg_none_is_refused() -> None:
     header = _b64(json.dumps({"alg": "none", "typ": "JWT", "kid": "hs"}).encode())
-    body = _b64(json.dumps({"sub": "auditor-1", "role": "auditor", "exp": time.time() + 600}).encode())
+    body = _b64(json.dumps({"sub": "auditor-1", "role": "auditor", "exp": SOON}).encode())
     with pytest.raises(TokenRefused, match="alg is not HS256"):
         verify(f"{header}.{body}.", KEYS)
 
@@ -110,7 +111,7 @@ def test_a_tampered_claim_breaks_the_signature() -> None:
 def test_an_hs256_token_keyed_with_the_public_key_is_refused() -> None:
     # Algorithm confusion: the attacker knows the EdDSA kid's public key.
     forged = jwt.encode(
-        {"sub": "a", "role": "auditor", "exp": time.time() + 600}, "x" * 40, algorithm="HS256",
+        {"sub": "a", "role": "auditor", "exp": SOON}, "x" * 40, algorithm="HS256",
         headers={"kid": "ed"},
     )  # fmt: skip
     with pytest.raises(TokenRefused, match="alg is not EdDSA"):
