@@ -1,15 +1,24 @@
-# The consumer service (and the CLI) as a container: `docker compose up` runs it against
-# the compose file's Kafka and ClickHouse server.
+# `audit-trail` as a container: `docker compose up` runs `migrate` once, then `serve`
+# (consumer + HTTP API) against the compose file's Kafka and ClickHouse server.
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# Dependencies in a layer of their own: rebuilt only when pyproject.toml changes.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+ && pip install --no-cache-dir -r /tmp/requirements.txt
+COPY README.md ./
 COPY schemas ./schemas
 COPY producers ./producers
 COPY consumers ./consumers
 COPY ledger ./ledger
 COPY audit_trail ./audit_trail
-RUN pip install --no-cache-dir . && useradd --system --uid 10001 audit
+RUN pip install --no-cache-dir --no-deps . \
+ && useradd --system --uid 10001 --home-dir /data audit \
+ && mkdir -p /data && chown audit:audit /data
+# The embedded store (when no AUDIT_CLICKHOUSE_URL is set) and its master key file live here.
+ENV AUDIT_DATA_DIR=/data/store
+VOLUME /data
 USER audit
-EXPOSE 9464
+EXPOSE 8080
 ENTRYPOINT ["audit-trail"]
-CMD ["consume", "--metrics-port", "9464"]
+CMD ["serve", "--port", "8080"]

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     retention_billing_months: int = Field(default=60, ge=1)
     retention_other_months: int = Field(default=24, ge=1)
 
+    # Read by audit_trail.logs before anything else (a bad value is logged, not fatal).
+    log_format: str = Field(default="text", description="text or json (one object a line)")
+    log_level: str = Field(default="WARNING", description="serve defaults to INFO")
+
     migrate_on_start: bool | None = Field(
         default=None,
         description="consume/serve apply migrations and retention at start; "

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from audit_trail import logs
 from audit_trail.cli import (
     chain_cmd,
     events_cmd,
@@ -70,6 +71,8 @@ app.command("erase")(reader_cmd.erase)
 
 
 def main() -> None:
+    for problem in logs.configure():
+        logging.getLogger("audit_trail").warning("%s", problem)
     # Library loggers must not print tracebacks for failures the CLI reports in one line
     # (clickhouse-driver logs every refused connection with its stack).
     logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)

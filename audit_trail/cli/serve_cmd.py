@@ -19,8 +19,10 @@ def serve(
     """The consumer plus the HTTP API (/v1/..., /metrics, /healthz, /readyz, /docs).
 
     SIGTERM stops the API, drains the consumer and exits 0."""
+    from audit_trail import logs
     from audit_trail.serve import serve as run  # uvicorn and the app load only here
 
+    logs.configure(default_level="INFO")  # a service's start, stop and requests
     settings = Settings()
     run(
         settings,

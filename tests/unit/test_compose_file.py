@@ -21,10 +21,10 @@ def _compose() -> dict[str, Any]:
 
 def test_services_and_images() -> None:
     services = _compose()["services"]
-    assert set(services) == {"kafka", "clickhouse", "consumer"}
+    assert set(services) == {"kafka", "clickhouse", "migrate", "serve"}
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["clickhouse"]["image"].startswith("clickhouse/clickhouse-server:")
-    assert services["consumer"]["build"] == "."
+    assert services["serve"]["build"] == services["migrate"]["build"] == "."
     assert (ROOT / "Dockerfile").exists()
 
 
@@ -42,28 +42,38 @@ def test_every_published_port_is_on_loopback() -> None:
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
 
 
-def test_every_service_has_a_health_check_and_the_consumer_waits_for_them() -> None:
+def test_every_service_has_a_health_check_and_serve_waits_for_them() -> None:
     services = _compose()["services"]
     for name, service in services.items():
         assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
-    depends = services["consumer"]["depends_on"]
-    assert depends == {
+    assert services["serve"]["depends_on"] == {
         "kafka": {"condition": "service_healthy"},
         "clickhouse": {"condition": "service_healthy"},
+        "migrate": {"condition": "service_completed_successfully"},
     }
+    assert "/readyz" in " ".join(services["serve"]["healthcheck"]["test"])
+
+
+def test_serve_keeps_its_data_in_a_named_volume_and_needs_the_master_key() -> None:
+    compose = _compose()
+    serve = compose["services"]["serve"]
+    assert "trail-data:/data" in serve["volumes"] and "trail-data" in compose["volumes"]
+    assert serve["environment"]["AUDIT_MASTER_KEY"].startswith("${AUDIT_MASTER_KEY:?")
+    assert compose["services"]["migrate"]["command"] == ["migrate", "--topics"]
 
 
 def test_consumer_settings_are_real_settings_pointing_at_the_compose_services() -> None:
-    env = _compose()["services"]["consumer"]["environment"]
+    env = _compose()["services"]["serve"]["environment"]
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
     assert env["AUDIT_CLICKHOUSE_URL"].startswith("clickhouse://")
     assert "@clickhouse:9000/" in env["AUDIT_CLICKHOUSE_URL"]
     known = {f"AUDIT_{name.upper()}" for name in Settings.model_fields}
     unknown = {key for key in env if key.startswith("AUDIT_")} - known
     assert not unknown, f"compose sets variables the code never reads: {unknown}"
+    plain = {k: v for k, v in env.items() if k.startswith("AUDIT_") and "${" not in v}
     settings = Settings.model_validate(
-        {k.lower().removeprefix("audit_"): v for k, v in env.items() if k.startswith("AUDIT_")}
+        {k.lower().removeprefix("audit_"): v for k, v in plain.items()}
     )
     defaults = Settings()
     assert settings.topics == defaults.topics, "compose and code disagree on topic names"
-    assert "consume" in _compose()["services"]["consumer"]["command"]
+    assert "serve" in _compose()["services"]["serve"]["command"]
