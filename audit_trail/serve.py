@@ -15,9 +15,10 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version
 
 import uvicorn
-from prometheus_client import ProcessCollector
+from prometheus_client import Gauge, ProcessCollector
 
 from audit_trail import token_config, wiring
 from audit_trail.api import ApiContext, create_app
@@ -109,6 +110,9 @@ def serve(settings: Settings, host: str, port: int, ingest_on: bool) -> None:
     try:
         metrics = IngestMetrics()
         ProcessCollector(registry=metrics.registry)
+        build = Gauge("audit_build_info", "1, labelled with the running version", ["version"],
+                      registry=metrics.registry)  # fmt: skip
+        build.labels(version("audit-trail")).set(1)
         ingest: Ingest | None = None
         if ingest_on:
             # As `consume`: every erasure published so far is loaded before the first row

@@ -274,8 +274,57 @@ def test_operations_endpoints(served: Served) -> None:
     assert ready
     metrics = httpx.get(f"{served.url}/metrics").text
     assert "audit_ingest_rows_total" in metrics and "process_cpu_seconds_total" in metrics
+    assert 'audit_build_info{version="' in metrics
     spec = httpx.get(f"{served.url}/openapi.json").json()
     assert "/v1/sessions/{session_id}/trail" in spec["paths"]
+
+
+def test_careless_and_hostile_requests_get_one_problem_line(served: Served) -> None:
+    auditor = {**auth(token("auditor", "a-1")), "content-type": "application/json"}
+    cases = [
+        ("GET", "/v1/sessions/not-a-uuid/trail", None, 400, "invalid session id 'not-a-uuid'"),
+        ("GET", "/v1/sessions/..%2F..%2Fetc/trail", None, 404, ""),
+        ("GET", f"/v1/sessions/{'a' * 5000}/trail", None, 400, "expected a UUID"),
+        ("GET", "/v1/payments?booking=x&transaction=y", None, 400, "exactly one"),
+        ("GET", "/v1/payments?booking=1;DROP", None, 400, "invalid booking id"),
+        ("GET", "/v1/subjects/a-1/export?format=xml", None, 400, "format"),
+        ("GET", "/v1/subjects/'%20OR%201=1/export", None, 400, "invalid subject id"),
+        ("POST", "/v1/sql", b"{not json", 400, ""),
+        ("POST", "/v1/sql", b'{"query": 5}', 400, "query"),
+        ("POST", "/v1/sql", json.dumps({"query": "x" * 70_000}).encode(), 400, "query"),
+        ("POST", "/v1/sql", json.dumps({"query": "SELECT 1 /* ; */ -- x"}).encode(), 200, ""),
+        ("POST", "/v1/sql", json.dumps({"query": "SELECT * FROM trail"}).encode(), 400, "trail"),
+        ("DELETE", "/v1/verify", None, 405, ""),
+        ("GET", "/v2/anything", None, 404, ""),
+    ]
+    for method, path, body, status, words in cases:
+        response = httpx.request(method, served.url + path, content=body, headers=auditor)
+        assert response.status_code == status, (path, response.text)
+        if status != 200:
+            assert response.headers["content-type"] == "application/problem+json", path
+            assert response.json()["status"] == status
+            assert words in response.json()["detail"], (path, response.text)
+            assert "Traceback" not in response.text
+    huge = httpx.get(f"{served.url}/healthz", headers={"Authorization": "Bearer " + "a" * 70_000})
+    assert huge.status_code in (200, 400, 431)  # the server's header limit, not a crash
+    assert httpx.get(f"{served.url}/healthz").status_code == 200
+
+
+def test_a_token_minted_by_the_cli_is_accepted(served: Served) -> None:
+    sid, client, _ = _session_with_both(served.events)
+    _wait(lambda: _stored_fully(served, sid), "the session to be stored")
+    minted = subprocess.run(
+        [*CLI, "token", "mint", "--role", "client", "--sub", client, "--session", str(sid),
+         "--ttl", "2m"], env=served.env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert _trail(served, sid, minted.stdout.strip()).status_code == 200
+    bad = subprocess.run(
+        [*CLI, "token", "mint", "--role", "root", "--sub", client], env=served.env,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        "error: role 'root': use one of client, specialist, auditor, analyst"
+    ]
 
 
 def test_reads_go_on_while_ingest_runs_and_sigterm_drains(served: Served) -> None:
