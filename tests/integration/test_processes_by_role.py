@@ -96,3 +96,59 @@ def _uuid() -> str:
     import uuid
 
     return str(uuid.uuid4())
+
+
+def test_serve_no_ingest_answers_without_a_broker_and_refuses_an_unmigrated_store(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    import signal
+    import socket
+    import time
+    import uuid
+
+    import httpx
+
+    from audit_trail.tokens import mint
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    secret = "n" * 40
+    api = {
+        **env,
+        "AUDIT_SERVE_PORT": str(port),
+        "AUDIT_TOKEN_HS256_SECRETS": f'{{"k": "{secret}"}}',
+    }
+    api.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+
+    refused = _run(api, "serve", "--no-ingest")
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "run `audit-trail migrate`" in refused.stderr and "Traceback" not in refused.stderr
+
+    assert _run(env, "migrate").returncode == 0
+    process = subprocess.Popen([*CLI, "serve", "--no-ingest"], env=api, stderr=subprocess.PIPE,
+                               text=True)  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert httpx.get(f"{url}/readyz").json() == {"status": "ready"}
+        auditor = mint(role="auditor", sub="a-1", ttl_s=60, kid="k", algorithm="HS256",
+                       signing_key=secret.encode())  # fmt: skip
+        read = httpx.get(f"{url}/v1/sessions/{uuid.uuid4()}/trail",
+                         headers={"Authorization": f"Bearer {auditor}"})  # fmt: skip
+        assert read.status_code == 200 and read.json()["events"] == []
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, stderr[-2000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert _ttl(tmp_path / "store")  # the store is whole and still opens
