@@ -55,6 +55,7 @@ def configure(default_level: str = "WARNING") -> list[str]:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # kafka-python logs every reconnect at WARNING/ERROR with tracebacks: ours say it once.
-    logging.getLogger("kafka").setLevel(max(logging.getLevelName(level), logging.ERROR))
+    # kafka-python logs every failed reconnect as an ERROR, many a second: the caller says
+    # what failed once (and /readyz while it lasts). AUDIT_LOG_LEVEL=DEBUG shows them.
+    logging.getLogger("kafka").setLevel(level if level == "DEBUG" else logging.CRITICAL)
     return problems

@@ -22,7 +22,7 @@ from audit_trail.api import problems
 from audit_trail.api.encoding import csv_lines, dumps, jsonl_lines
 from audit_trail.tokens import Claims, TokenRefused, VerifyKey, verify
 from ledger import verify as verify_trail
-from ledger.access import NotPermitted
+from ledger.access import NotPermitted, session_uuid
 from ledger.reader import TrailReader
 from ledger.retention import RetentionPolicy
 from ledger.sql_guard import MAX_SQL_CHARS, run_readonly
@@ -96,7 +96,11 @@ def create_app(ctx: ApiContext) -> FastAPI:
         viewer = caller.viewer()
         rows = ctx.reader.payment_trail(viewer, booking_id=booking, transaction_id=transaction)
         if caller.sid is not None and any(str(r["session_id"]) != str(caller.sid) for r in rows):
-            what = f"booking_id {booking}" if booking else f"transaction_id {transaction}"
+            what = (
+                f"booking_id {session_uuid(booking, 'booking id')}"
+                if booking
+                else f"transaction_id {session_uuid(str(transaction), 'transaction id')}"
+            )
             raise NotPermitted(f"not permitted: {viewer} may not read {what}")
         return _json({"events": rows})
 

@@ -230,6 +230,14 @@ def test_payments_export_sql_and_verify_by_role(served: Served) -> None:
                      headers=auth(token("client", client)))  # fmt: skip
     assert paid.status_code == 200, paid.text
     assert {r["event_type"] for r in paid.json()["events"]} >= {"payment_succeeded"}
+    elsewhere = uuid.uuid4()  # a token for another session does not reach this booking
+    bound = httpx.get(f"{served.url}/v1/payments", params={"booking": str(booking)},
+                      headers=auth(token("client", client, session=elsewhere)))  # fmt: skip
+    assert bound.status_code == 403
+    assert (
+        bound.json()["detail"]
+        == f"not permitted: client:{client} may not read booking_id {booking}"
+    )
     both = httpx.get(f"{served.url}/v1/payments", headers=auth(token("client", client)))
     assert both.status_code == 400
     assert both.headers["content-type"] == "application/problem+json"
