@@ -108,11 +108,7 @@ def serve(settings: Settings, host: str, port: int, ingest_on: bool) -> None:
     trail = wiring.store(settings) if ingest_on else wiring.read_store(settings)
     erasures: ErasureFeed | None = None
     try:
-        metrics = IngestMetrics()
-        ProcessCollector(registry=metrics.registry)
-        build = Gauge("audit_build_info", "1, labelled with the running version", ["version"],
-                      registry=metrics.registry)  # fmt: skip
-        build.labels(version("audit-trail")).set(1)
+        metrics = _metrics()
         ingest: Ingest | None = None
         if ingest_on:
             # As `consume`: every erasure published so far is loaded before the first row
@@ -135,26 +131,43 @@ def serve(settings: Settings, host: str, port: int, ingest_on: bool) -> None:
         server = uvicorn.Server(
             uvicorn.Config(create_app(context), host=host, port=port, log_config=None)
         )
-        ingest_ended = threading.Event()
-        if ingest is not None:
-            ingest.start(ingest_ended)
-            threading.Thread(
-                target=_stop_when, args=(ingest_ended, server), name="ingest-watch", daemon=True
-            ).start()
-        # uvicorn restores these after its own and re-raises what it caught: ours only
-        # ask it to stop, so a SIGTERM ends in a drain and exit 0, not a signal death.
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda _s, _f: setattr(server, "should_exit", True))
-        server.run()
-        if ingest is not None:
-            log.info("draining ingest")
-            ingest.drain()
-            if ingest.error is not None:
-                raise IngestFailed(f"ingest stopped: {ingest.error}") from ingest.error
+        _run(server, ingest)
     finally:
         if erasures is not None:
             erasures.close()
         trail.close()
+
+
+def _metrics() -> IngestMetrics:
+    metrics = IngestMetrics()
+    ProcessCollector(registry=metrics.registry)
+    build = Gauge("audit_build_info", "1, labelled with the running version", ["version"],
+                  registry=metrics.registry)  # fmt: skip
+    build.labels(version("audit-trail")).set(1)
+    return metrics
+
+
+def _run(server: uvicorn.Server, ingest: Ingest | None) -> None:
+    """The server in this thread, the consumer beside it; the consumer drains whatever
+    ends the server (a signal, its own failure, a port already taken)."""
+    if ingest is not None:
+        ended = threading.Event()
+        ingest.start(ended)
+        threading.Thread(
+            target=_stop_when, args=(ended, server), name="ingest-watch", daemon=True
+        ).start()
+    # uvicorn restores these after its own and re-raises what it caught: ours only ask
+    # it to stop, so a SIGTERM ends in a drain and exit 0, not a signal death.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _s, _f: setattr(server, "should_exit", True))
+    try:
+        server.run()
+    finally:
+        if ingest is not None:
+            log.info("draining ingest")
+            ingest.drain()
+    if ingest is not None and ingest.error is not None:
+        raise IngestFailed(f"ingest stopped: {ingest.error}") from ingest.error
 
 
 def _stop_when(ended: threading.Event, server: uvicorn.Server) -> None:
