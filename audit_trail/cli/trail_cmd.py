@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import signal
-import sys
 from types import FrameType
 from typing import Annotated
 
 import typer
 
-from audit_trail import wiring
+from audit_trail import logs, wiring
 from audit_trail.settings import Settings
 from consumers import IngestMetrics
 from ledger import verify as verify_trail
@@ -29,13 +27,8 @@ def consume(
 ) -> None:
     """Consume both event topics into the trail. SIGTERM/SIGINT drain and exit."""
     # Progress and warnings on stderr: an operator must tell progress from a stall.
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # kafka-python's own INFO/WARNING (every reconnect) would drown ours.
-    logging.getLogger("kafka").setLevel(logging.ERROR)
+    # (AUDIT_LOG_LEVEL/FORMAT still rule; kafka-python's reconnect noise stays quiet.)
+    logs.configure(default_level="INFO")
     settings = Settings()
     metrics = IngestMetrics()
     port = metrics_port if metrics_port is not None else settings.metrics_port
