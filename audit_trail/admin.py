@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from audit_trail import wiring
 from audit_trail.settings import Settings
 from ledger import StoreNotReady, open_store
+from ledger.factory import NoStore
 from ledger.retention import RetentionDrift, apply_retention, retention_drift
 from ledger.schema_state import pending
 
@@ -58,7 +59,7 @@ def check(settings: Settings) -> SchemaReport:
         trail = open_store(
             settings.clickhouse_url, settings.data_dir, settings.database, create=False
         )
-    except StoreNotReady as exc:
+    except (StoreNotReady, NoStore) as exc:
         return SchemaReport(checked_only=True, missing_database=str(exc))
     try:
         missing = pending(trail)

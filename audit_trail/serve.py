@@ -105,7 +105,7 @@ def serve(settings: Settings, host: str, port: int, ingest_on: bool) -> None:
     keys = token_config.verify_keys(settings)
     if not keys:
         log.warning("no viewer-token keys configured: every API read is refused (401)")
-    trail = wiring.store(settings) if ingest_on else wiring.read_store(settings)
+    trail = wiring.store(settings, create=True) if ingest_on else wiring.read_store(settings)
     erasures: ErasureFeed | None = None
     try:
         metrics = _metrics()
