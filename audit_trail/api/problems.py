@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from audit_trail.tokens import TokenRefused
 from ledger import StoreError, StoreNotReady, StoreUnavailable
-from ledger.access import NotPermitted
+from ledger.access import NotFound, NotPermitted
 from schemas import AuditTrailError, InvalidInput
 
 log = logging.getLogger("audit_trail.api")
@@ -43,6 +43,8 @@ def status_of(exc: AuditTrailError) -> int:
         return 401
     if isinstance(exc, NotPermitted):
         return 403
+    if isinstance(exc, NotFound):  # told only to auditors, who may know what exists
+        return 404
     if isinstance(exc, StoreUnavailable | StoreNotReady):
         return 503
     if isinstance(exc, InvalidInput) and not isinstance(exc, StoreError):
