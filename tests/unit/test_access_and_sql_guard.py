@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ledger.access import Viewer, session_uuid, subject_id
@@ -118,7 +120,22 @@ def test_engine_messages_lose_their_wrappers() -> None:
     )
 
 
-def test_access_control_migration_is_server_only() -> None:
-    roles = [m for m in available() if m.name == "roles"]
-    assert roles and roles[0].backends == frozenset({"server"})
-    assert all(m.backends == {"embedded", "server"} for m in available() if m.name != "roles")
+_ACCESS_CONTROL = {"roles", "ingest_grants"}
+
+
+def test_access_control_migrations_are_server_only() -> None:
+    control = [m for m in available() if m.name in _ACCESS_CONTROL]
+    assert {m.name for m in control} == _ACCESS_CONTROL
+    assert all(m.backends == frozenset({"server"}) for m in control)
+    assert all(
+        m.backends == {"embedded", "server"} for m in available() if m.name not in _ACCESS_CONTROL
+    )
+
+
+def test_the_consumer_role_is_granted_every_table_the_migrations_create() -> None:
+    """A table added without a grant works on chDB (no access control) and fails on a
+    server the first time the consumer touches it."""
+    sql = "\n".join(m.sql for m in available())
+    tables = set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", sql))
+    granted = set(re.findall(r"GRANT INSERT, SELECT ON (\w+) TO audit_ingest", sql))
+    assert tables and tables <= granted, f"no grant for audit_ingest on {tables - granted}"
