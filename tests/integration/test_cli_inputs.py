@@ -6,7 +6,6 @@ reported, not counted as stored."""
 from __future__ import annotations
 
 import base64
-import os
 import subprocess
 import sys
 import uuid
@@ -21,7 +20,7 @@ from audit_trail.stack import TopicLayout, ensure_topics
 from ledger import EmbeddedStore
 from producers import AuditProducer
 from producers.events import Event
-from tests.support.ingest import family_topics
+from tests.support.ingest import cli_env, family_topics
 from tests.support.samples import one_of_each
 
 pytestmark = pytest.mark.integration
@@ -47,12 +46,7 @@ def _cli(bootstrap: str, where: Path) -> Cli:
     suffix = uuid.uuid4().hex[:8]
     topics = TopicLayout(f"c.session-{suffix}", f"c.transaction-{suffix}", f"c.dlq-{suffix}")
     ensure_topics(bootstrap, topics)
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "AUDIT_TOPIC_SESSION": topics.session,
-        "AUDIT_TOPIC_TRANSACTION": topics.transaction,
-        "AUDIT_TOPIC_DEAD_LETTER": topics.dead_letter,
+    env = cli_env(bootstrap, topics) | {
         # Its own erasures topic: erasures published by other runs are not this store's.
         "AUDIT_TOPIC_ERASURES": f"c.erasures-{suffix}",
         "AUDIT_CONSUMER_GROUP": f"cli-{suffix}",

@@ -22,7 +22,7 @@ from kafka import KafkaAdminClient
 from audit_trail.stack import TopicLayout
 from ledger import EmbeddedStore, verify
 from tests.support.coordinator import group_offsets
-from tests.support.ingest import fill, offsets_contiguous, stored_ids
+from tests.support.ingest import cli_env, fill, offsets_contiguous, stored_ids
 
 pytestmark = pytest.mark.integration
 KILLS = 5
@@ -48,12 +48,7 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(
     rng = random.Random(os.environ.get("AUDIT_TEST_SEED", "7"))
     sent = fill(kafka_bootstrap, topics, sessions=1500, seed=77)
     group = f"crash-{uuid.uuid4().hex[:6]}"
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "AUDIT_TOPIC_SESSION": topics.session,
-        "AUDIT_TOPIC_TRANSACTION": topics.transaction,
-        "AUDIT_TOPIC_DEAD_LETTER": topics.dead_letter,
+    env = cli_env(kafka_bootstrap, topics) | {
         "AUDIT_DATA_DIR": str(tmp_path / "store"),
         "AUDIT_CONSUMER_GROUP": group,
         "AUDIT_BATCH_MAX_ROWS": "400",

@@ -7,7 +7,6 @@ A payload that is not the record its event_type names: dead-lettered.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -27,7 +26,7 @@ from ledger.reader import TrailReader
 from producers.events import Event
 from producers.simulation import simulate
 from schemas import AvroCodec
-from tests.support.ingest import DAY, service
+from tests.support.ingest import DAY, cli_env, service
 from tests.support.kafka import default_partition, read_all
 from tests.support.samples import one_of_each
 
@@ -222,12 +221,7 @@ def test_the_cli_shows_flags_in_verify_and_timeline(
     _send(raw, topics.session, events[0], events[0].key)
     _send(raw, topics.session, events[1], None, partition=0)
     raw.close()
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "AUDIT_TOPIC_SESSION": topics.session,
-        "AUDIT_TOPIC_TRANSACTION": topics.transaction,
-        "AUDIT_TOPIC_DEAD_LETTER": topics.dead_letter,
+    env = cli_env(kafka_bootstrap, topics) | {
         "AUDIT_DATA_DIR": str(tmp_path),
         "AUDIT_CONSUMER_GROUP": f"cli-{uuid.uuid4().hex[:8]}",
     }

@@ -4,7 +4,6 @@ same topics with `consume --until-idle`; and `erase` with the broker down."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from audit_trail.stack import TopicLayout
 from ledger import EmbeddedStore
 from ledger.privacy import ERASED, StoreKeyStore, erasures_of, master_key_from
 from ledger.privacy.erasures import FROM_TOPIC_NOTE
+from tests.support.ingest import cli_env
 
 pytestmark = pytest.mark.integration
 CLI = [sys.executable, "-m", "audit_trail.cli"]
@@ -22,12 +22,7 @@ NETWORK = ("network_ip", "network_country", "network_region", "network_city")
 
 
 def _env(bootstrap: str, topics: TopicLayout, data_dir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "AUDIT_TOPIC_SESSION": topics.session,
-        "AUDIT_TOPIC_TRANSACTION": topics.transaction,
-        "AUDIT_TOPIC_DEAD_LETTER": topics.dead_letter,
+    return cli_env(bootstrap, topics) | {
         "AUDIT_TOPIC_ERASURES": topics.erasures,
         "AUDIT_DATA_DIR": str(data_dir),
         "AUDIT_MASTER_KEY": "",

@@ -4,7 +4,6 @@ is recorded at its offset as a duplicate and shown once; other content is a conf
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -27,7 +26,7 @@ from ledger.reader import TrailReader
 from producers import AuditProducer, EventEncoder
 from producers.events import Event
 from producers.simulation import simulate
-from tests.support.ingest import DAY, family_topics, offsets_contiguous, service
+from tests.support.ingest import DAY, cli_env, family_topics, offsets_contiguous, service
 
 pytestmark = pytest.mark.integration
 
@@ -244,12 +243,7 @@ def test_produce_file_twice_with_derived_ids_stores_each_event_once(
         lines.append(json.dumps(fields))
     path = tmp_path / "day.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "AUDIT_TOPIC_SESSION": topics.session,
-        "AUDIT_TOPIC_TRANSACTION": topics.transaction,
-        "AUDIT_TOPIC_DEAD_LETTER": topics.dead_letter,
+    env = cli_env(kafka_bootstrap, topics) | {
         "AUDIT_DATA_DIR": str(tmp_path / "store"),
         "AUDIT_CONSUMER_GROUP": f"idem-{uuid.uuid4().hex[:6]}",
     }
@@ -288,12 +282,7 @@ def test_repeats_across_sigkilled_consumers_are_each_recorded_once(
     events = _day(seed=508, sessions=120)
     _send(kafka_bootstrap, topics, events)
     _send(kafka_bootstrap, topics, events)
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "AUDIT_TOPIC_SESSION": topics.session,
-        "AUDIT_TOPIC_TRANSACTION": topics.transaction,
-        "AUDIT_TOPIC_DEAD_LETTER": topics.dead_letter,
+    env = cli_env(kafka_bootstrap, topics) | {
         "AUDIT_DATA_DIR": str(tmp_path / "store"),
         "AUDIT_CONSUMER_GROUP": f"idem-kill-{uuid.uuid4().hex[:6]}",
         "AUDIT_BATCH_MAX_ROWS": "300",

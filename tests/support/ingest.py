@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -86,3 +87,14 @@ def offsets_contiguous(store: Store, topic: str) -> bool:
         {"t": topic},
     )
     return all(lo == 0 and hi - lo + 1 == n == distinct for _, lo, hi, n, distinct in rows)
+
+
+def cli_env(bootstrap: str, topics: TopicLayout) -> dict[str, str]:
+    """The environment a CLI subprocess needs to use ``topics`` on ``bootstrap``."""
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "AUDIT_TOPIC_SESSION": topics.session,
+        "AUDIT_TOPIC_TRANSACTION": topics.transaction,
+        "AUDIT_TOPIC_DEAD_LETTER": topics.dead_letter,
+    }
