@@ -7,7 +7,15 @@ import sys
 
 import typer
 
-from audit_trail.cli import chain_cmd, events_cmd, reader_cmd, schemas_cmd, stack_cmd, trail_cmd
+from audit_trail.cli import (
+    chain_cmd,
+    events_cmd,
+    proof_cmd,
+    reader_cmd,
+    schemas_cmd,
+    stack_cmd,
+    trail_cmd,
+)
 from schemas import AuditTrailError, InvalidInput
 
 app = typer.Typer(
@@ -33,6 +41,10 @@ app.command("payments")(reader_cmd.payments)
 app.command("sql", context_settings={"ignore_unknown_options": True})(reader_cmd.sql)
 app.command("export")(reader_cmd.export)
 app.command("erase")(reader_cmd.erase)
+app.add_typer(proof_cmd.keys_app, name="keys")
+app.command("checkpoint")(proof_cmd.checkpoint)
+app.command("prove")(proof_cmd.prove)
+app.command("verify-proof")(proof_cmd.verify_proof)
 
 
 def main() -> None:
