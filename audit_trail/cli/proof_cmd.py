@@ -13,6 +13,7 @@ from audit_trail.settings import Settings
 from ledger.merkle import (
     BadBundle,
     NoteVerifier,
+    ProofFailed,
     check_bundle,
     latest_checkpoints,
     prove_consistency,
@@ -92,7 +93,12 @@ def verify_proof(
     key_text = Path(public_key).read_text() if Path(public_key).is_file() else public_key
     key = NoteVerifier.parse(key_text)
     data = _read_bundle(bundle)
-    for line in check_bundle(data, key).lines:
+    try:
+        checked = check_bundle(data, key)
+    except ProofFailed as exc:
+        typer.echo(f"FAILED: {exc}")
+        raise typer.Exit(1) from None
+    for line in checked.lines:
         typer.echo(line)
 
 

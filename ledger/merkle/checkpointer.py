@@ -19,8 +19,9 @@ from ledger.chain import ChainHead
 from ledger.columns import Column
 from ledger.merkle.errors import TreeUnavailable
 from ledger.merkle.hashing import empty_root, node_hash, root_of
+from ledger.merkle.leaves import read_chain
 from ledger.merkle.notes import Checkpoint, NoteSigner, origin_of
-from ledger.merkle.tiles import _LINKS_SQL, TILE, TILE_BITS, StoredTree, chain_hashes, leaf_of
+from ledger.merkle.tiles import TILE, TILE_BITS, StoredTree, leaf_of
 from ledger.store import SqlStore, Store
 
 log = logging.getLogger(__name__)
@@ -102,13 +103,14 @@ class Checkpointer:
         origin: str = "audit-trail",
         every_s: float = 0.75,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         # Tiles and checkpoints go in as insert data, like the trail's own rows.
         if not isinstance(store, SqlStore):
             raise TypeError(f"Checkpointer needs an EmbeddedStore or ServerStore, not {store!r}")
         self.store: SqlStore = store
         self.signer, self.origin = signer, origin
-        self.every_s, self.clock = every_s, clock
+        self.every_s, self.clock, self.monotonic = every_s, clock, monotonic
         self._trees: dict[tuple[str, int], Frontier] = {}
         # (when, tree size) of each partition's last checkpoint signed by this process
         self._signed: dict[tuple[str, int], tuple[float, int]] = {}
@@ -116,20 +118,39 @@ class Checkpointer:
     def sign_due(self, heads: Iterable[ChainHead], force: bool = False) -> None:
         """Extend each partition's tree to its head and sign it, if the last checkpoint is
         ``every_s`` old (every partition with ``force``, at shutdown). Safe to call again
-        after a failure: what was not signed yet is signed next time."""
-        now = time.monotonic()
-        for head in heads:
+        after a failure: what was not signed yet is signed next time.
+
+        One read per topic, one insert of tiles, one of checkpoints, whatever the number
+        of partitions: the cost stays flat as partitions are added."""
+        now = self.monotonic()
+        due = [h for h in heads if h.offset >= 0 and (force or self._due(h, now))]
+        for head in due:
             key = (head.topic, head.partition)
-            if head.offset < 0:
-                continue
-            if not force and now - self._signed.get(key, (0.0, 0))[0] < self.every_s:
-                continue
-            tree = self._trees.get(key) or self._load(head.topic, head.partition)
-            self._trees[key] = tree
-            self._extend(head, tree)
-            if tree.size != self._signed.get(key, (0.0, -1))[1]:
-                self._sign(head.topic, head.partition, tree)
-            self._signed[key] = (now, tree.size)
+            if key not in self._trees:
+                self._trees[key] = self._load(head.topic, head.partition)
+        tiles: list[tuple[str, int, int, int, str]] = []
+        for topic in sorted({h.topic for h in due}):
+            tiles += self._extend(topic, [h for h in due if h.topic == topic])
+        if tiles:
+            self.store._insert("merkle_tiles", TILE_COLUMNS, tiles, "")
+        at = self.clock()
+        rows = [
+            row
+            for h in due
+            if self._trees[(h.topic, h.partition)].size != self._last_size(h)
+            and (row := self._checkpoint(h.topic, h.partition, at)) is not None
+        ]
+        if rows:
+            self.store._insert("merkle_checkpoints", CHECKPOINT_COLUMNS, rows, "")
+        for head in due:
+            key = (head.topic, head.partition)
+            self._signed[key] = (now, self._trees[key].size)
+
+    def _due(self, head: ChainHead, now: float) -> bool:
+        return now - self._signed.get((head.topic, head.partition), (0.0, 0))[0] >= self.every_s
+
+    def _last_size(self, head: ChainHead) -> int:
+        return self._signed.get((head.topic, head.partition), (0.0, -1))[1]
 
     def _load(self, topic: str, partition: int) -> Frontier:
         where = {"topic": topic, "partition": partition}
@@ -152,30 +173,39 @@ class Checkpointer:
             )
         return tree
 
-    def _extend(self, head: ChainHead, tree: Frontier) -> None:
-        """Add the leaves up to ``head``, writing the tiles they complete."""
-        start, last = tree.first_offset + tree.size, None
-        where = {"topic": head.topic, "partition": head.partition}
-        while start <= head.offset:
-            end = min(head.offset, start + PAGE_ROWS - 1)
-            rows = self.store.query(_LINKS_SQL, {**where, "lo": start, "hi": end + 1})
-            tiles = []
-            for last in chain_hashes(head.topic, head.partition, start, end + 1, rows):
-                for tier, index, node in tree.add(leaf_of(last)):
-                    tiles.append((head.topic, head.partition, tier, index, node.hex()))
-            if tiles:
-                self.store._insert("merkle_tiles", TILE_COLUMNS, tiles, "")
-            start = end + 1
-        if last is not None and last != head.row_hash:
-            raise TreeUnavailable(
-                f"{head.topic}[{head.partition}] offset {head.offset}: the stored row hash is "
-                "not the one just linked: run `audit-trail verify`"
-            )
+    def _extend(self, topic: str, heads: list[ChainHead]) -> list[tuple[str, int, int, int, str]]:
+        """Add the leaves up to each head; the tiles they completed."""
+        tiles: list[tuple[str, int, int, int, str]] = []
+        trees = {h.partition: self._trees[(topic, h.partition)] for h in heads}
+        by_partition = {h.partition: h for h in heads}
+        while True:
+            ranges = {
+                p: (
+                    t.first_offset + t.size,
+                    min(by_partition[p].offset + 1, t.first_offset + t.size + PAGE_ROWS),
+                )
+                for p, t in trees.items()
+                if t.first_offset + t.size <= by_partition[p].offset
+            }
+            if not ranges:
+                return tiles
+            for partition, hashes in read_chain(self.store, topic, ranges).items():
+                tree, head = trees[partition], by_partition[partition]
+                for row_hash in hashes:
+                    for tier, index, node in tree.add(leaf_of(row_hash)):
+                        tiles.append((topic, partition, tier, index, node.hex()))
+                if tree.first_offset + tree.size > head.offset and hashes[-1] != head.row_hash:
+                    raise TreeUnavailable(
+                        f"{topic}[{partition}] offset {head.offset}: the stored row hash is "
+                        "not the one just linked: run `audit-trail verify`"
+                    )
 
-    def _sign(self, topic: str, partition: int, tree: Frontier) -> None:
+    def _checkpoint(
+        self, topic: str, partition: int, at: datetime
+    ) -> tuple[str, int, int, int, str, str, datetime, str] | None:
+        tree = self._trees[(topic, partition)]
         if tree.size == 0:
-            return
-        at = self.clock()
+            return None
         checkpoint = Checkpoint(
             origin_of(self.origin, topic, partition),
             tree.size,
@@ -183,8 +213,7 @@ class Checkpointer:
             tree.first_offset,
             at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         )
-        note = self.signer.sign(checkpoint.text())
-        row = (
+        return (
             topic,
             partition,
             tree.size,
@@ -192,6 +221,5 @@ class Checkpointer:
             checkpoint.root.hex(),
             self.signer.verifier.key_id.hex(),
             at,
-            note,
+            self.signer.sign(checkpoint.text()),
         )
-        self.store._insert("merkle_checkpoints", CHECKPOINT_COLUMNS, [row], "")

@@ -50,7 +50,7 @@ class NoteVerifier:
     @classmethod
     def parse(cls, text: str) -> NoteVerifier:
         """A verifier key string ``name+hexid+base64key``."""
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)  # base64 may hold "+" too
         if len(parts) != 3:
             raise BadBundle("a public key looks like NAME+KEYID+BASE64 (from `keys public`)")
         name, hex_id, b64 = parts

@@ -10,26 +10,16 @@ consumer has not written yet is computed from the tier below (slower, still righ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from ledger.merkle.errors import TreeUnavailable
 from ledger.merkle.hashing import leaf_hash, node_hash, root_of, split
+from ledger.merkle.leaves import read_chain
 from ledger.store import Store
 
 TILE_BITS = 8
 TILE = 1 << TILE_BITS
 
-# The links (written by the engine with every trail insert) are the leaves; a trail row
-# stands in for a link the engine has not written yet (a crash between the two parts).
-_LINKS_SQL = """SELECT kafka_offset, prev_hash, row_hash, 1 FROM trail_links
-    WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt16}
-      AND kafka_offset BETWEEN {lo:UInt64} AND {hi:UInt64}
-    UNION ALL
-    SELECT kafka_offset, prev_hash, row_hash, 0 FROM trail
-    WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt16}
-      AND kafka_offset BETWEEN {lo:UInt64} AND {hi:UInt64}"""
 _TILES_SQL = """SELECT node_index, groupUniqArray(hash) FROM merkle_tiles
 WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt16}
   AND tier = {tier:UInt16} AND node_index BETWEEN {lo:UInt64} AND {hi:UInt64}
@@ -108,43 +98,7 @@ class StoredTree:
 
     def _leaves(self, lo: int, hi: int) -> list[bytes]:
         base = self.first_offset
-        params = {
-            "topic": self.topic,
-            "partition": self.partition,
-            "lo": base + lo,
-            "hi": base + hi,  # one more: its prev_hash tells a forged row at hi-1 apart
-        }
-        rows = self.store.query(_LINKS_SQL, params)
-        hashes = chain_hashes(self.topic, self.partition, base + lo, base + hi, rows)
+        # One offset more: its prev_hash tells a row inserted behind our back apart.
+        ranges = {self.partition: (base + lo, base + hi)}
+        hashes = read_chain(self.store, self.topic, ranges, look_ahead=True)[self.partition]
         return [leaf_of(h) for h in hashes]
-
-
-def chain_hashes(
-    topic: str, partition: int, lo: int, hi: int, rows: Sequence[tuple[Any, ...]]
-) -> list[str]:
-    """The row hashes of offsets ``lo..hi-1`` from (offset, prev_hash, row_hash, is_link)
-    rows. Links win over trail rows; where an offset holds two hashes (a row inserted
-    behind the consumer's back), the one the next row chains to is the real one."""
-    links: dict[int, dict[str, str]] = {}
-    stored: dict[int, dict[str, str]] = {}
-    for offset, prev, row_hash, is_link in rows:
-        (links if is_link else stored).setdefault(int(offset), {})[str(row_hash)] = str(prev)
-    found = {**stored, **links}
-    out: list[str] = []
-    for offset in range(lo, hi):
-        candidates = found.get(offset)
-        where = f"{topic}[{partition}] offset {offset}"
-        if not candidates:
-            raise TreeUnavailable(
-                f"{where} is in neither the trail nor its links: run `audit-trail verify`"
-            )
-        if len(candidates) > 1:
-            following = {prev for prev in found.get(offset + 1, {}).values()}
-            chained = [h for h in candidates if h in following]
-            if len(chained) != 1:
-                raise TreeUnavailable(
-                    f"{where} holds {len(candidates)} different rows: run `audit-trail verify`"
-                )
-            candidates = {chained[0]: ""}
-        out.append(next(iter(candidates)))
-    return out
