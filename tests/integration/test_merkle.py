@@ -30,6 +30,7 @@ from ledger.merkle import (
     prove_consistency,
     prove_event,
 )
+from ledger.merkle.audit import check_trees
 from ledger.merkle.hashing import root_of
 from ledger.merkle.tiles import leaf_of
 from ledger.privacy import RowSealer, StoreKeyStore
@@ -228,3 +229,19 @@ def test_a_bundle_checked_with_another_key_or_a_changed_checkpoint_fails(
     entry["checkpoint"] = entry["checkpoint"].replace("\n40\n", "\n41\n")
     with pytest.raises(ProofFailed, match=r"signature .* is wrong"):
         check_bundle(bundle, signer.verifier)
+
+
+def test_verify_names_the_tile_whose_leaves_changed_after_signing(
+    store: EmbeddedStore, signer: NoteSigner
+) -> None:
+    topic, _ = trail_of(store, signer)
+    (clean,) = check_trees(store, [topic])
+    assert clean.problem is None and clean.size == ROWS
+    store.query(
+        "ALTER TABLE trail_links UPDATE row_hash = {h:String} WHERE kafka_topic = {t:String} "
+        "AND kafka_offset = 300 SETTINGS mutations_sync = 2",
+        {"t": topic, "h": "cd" * 32},
+    )
+    (changed,) = check_trees(store, [topic])
+    assert changed.problem is not None
+    assert "leaves 256..511 (offsets 256..511) no longer give the stored tile 1" in changed.problem
