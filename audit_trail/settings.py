@@ -67,6 +67,16 @@ class Settings(BaseSettings):
         default=None,
         description="Base64 32-byte key wrapping subjects' keys; unset: <DATA_DIR>.master.key",
     )
+    checkpoint_key: str | None = Field(
+        default=None,
+        description="Ed25519 seed (base64) or its file signing checkpoints; "
+        "unset: <DATA_DIR>.checkpoint.key",
+    )
+    checkpoint_origin: str = Field(
+        default="audit-trail",
+        pattern=r"^[A-Za-z0-9._/-]{1,80}$",
+        description="Names the trees (origin TOPIC/PARTITION) and the signing key",
+    )
     retention_chat_note_file_months: int = Field(default=12, ge=1)
     retention_billing_months: int = Field(default=60, ge=1)
     retention_other_months: int = Field(default=24, ge=1)

@@ -20,6 +20,7 @@ from consumers import (
 )
 from ledger import Store, open_store
 from ledger.expiry import ExpiryGate
+from ledger.merkle import Checkpointer, NoteSigner, signer_from
 from ledger.privacy import (
     ErasureNotPublished,
     Erasures,
@@ -144,6 +145,10 @@ def retention_policy(settings: Settings) -> RetentionPolicy:
     )
 
 
+def checkpoint_signer(settings: Settings) -> NoteSigner:
+    return signer_from(settings.checkpoint_key, settings.data_dir, settings.checkpoint_origin)
+
+
 def keys(settings: Settings, trail: Store) -> KeyStore:
     return StoreKeyStore(trail, master_key_from(settings.master_key, settings.data_dir))
 
@@ -203,4 +208,5 @@ def ingest_service(
         # Rows already past retention are not sealed (no key) and are reported.
         sealer=ExpiryGate(RowSealer(subject_keys, erasures=erasures), retention_policy(settings)),
         keys=subject_keys,
+        tree=Checkpointer(trail, checkpoint_signer(settings), settings.checkpoint_origin),
     )

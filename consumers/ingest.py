@@ -58,6 +58,12 @@ class KeyFlusher(Protocol):
     def flush(self) -> None: ...
 
 
+class TreeSigner(Protocol):
+    """Extends the partitions' Merkle trees and signs checkpoints (ledger.merkle)."""
+
+    def sign_due(self, heads: list[ChainHead], force: bool = False) -> None: ...
+
+
 @dataclass
 class IngestStats:
     """What this run did (the metrics hold the same, for scraping)."""
@@ -81,6 +87,7 @@ class IngestService:
         sealer: Sealer | None = None,
         keys: KeyFlusher | None = None,
         partitions: PartitionSource | None = None,
+        tree: TreeSigner | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
@@ -95,6 +102,7 @@ class IngestService:
         self.partitions = partitions if partitions is not None else KafkaFacts(consumer)
         self.positions = Positions(consumer, store, self.partitions, self._retrying_value)
         self.progress = Progress(self.metrics, config.progress_every_s)
+        self.tree = tree
         self.stop_requested = threading.Event()
         self.guard = DeadLetterGuard(
             config.dead_letter_max_consecutive,
@@ -154,6 +162,7 @@ class IngestService:
                 self._flush_all()
                 self._commit({})
                 self._write_checkpoints(force=True)
+                self._sign_tree(force=True)
             except Retriable as exc:
                 # Only a stop ends a retry loop: the outage outlasted the stop's patience.
                 if not self.stop_requested.is_set():
@@ -229,6 +238,7 @@ class IngestService:
             # for 200 rows as for 5,000, so fewer, larger inserts keep up and stay fresh.
             self._flush(list(self._batches))
         self._write_checkpoints()
+        self._sign_tree()
 
     def _flush_all(self) -> None:
         self._flush(list(self._batches))
@@ -352,6 +362,12 @@ class IngestService:
             self._retrying(self.store.insert_checkpoints, due, self.clock())
             for head in due:
                 self._checkpointed[TopicPartition(head.topic, head.partition)] = now
+
+    def _sign_tree(self, force: bool = False) -> None:
+        # Stored rows only (heads move after the insert): a checkpoint never covers
+        # a row the store may not have.
+        if self.tree is not None and self._heads:
+            self._retrying(self.tree.sign_due, list(self._heads.values()), force)
 
     def _idle_since(self, since: float | None, got_records: bool) -> float | None:
         assigned = self.consumer.assignment()

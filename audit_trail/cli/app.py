@@ -13,6 +13,7 @@ from audit_trail.cli import (
     chain_cmd,
     events_cmd,
     migrate_cmd,
+    proof_cmd,
     reader_cmd,
     schemas_cmd,
     serve_cmd,
@@ -68,6 +69,10 @@ app.command("payments")(reader_cmd.payments)
 app.command("sql", context_settings={"ignore_unknown_options": True})(reader_cmd.sql)
 app.command("export")(reader_cmd.export)
 app.command("erase")(reader_cmd.erase)
+app.add_typer(proof_cmd.keys_app, name="keys")
+app.command("checkpoint")(proof_cmd.checkpoint)
+app.command("prove")(proof_cmd.prove)
+app.command("verify-proof")(proof_cmd.verify_proof)
 
 
 def main() -> None:

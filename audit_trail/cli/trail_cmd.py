@@ -14,6 +14,7 @@ from consumers import IngestMetrics
 from ledger import verify as verify_trail
 from ledger.access import NotFound, session_uuid
 from ledger.expiry import ExpiryGate
+from ledger.merkle.audit import check_trees
 from ledger.privacy import record_notices
 
 
@@ -82,19 +83,20 @@ def topics() -> None:
 
 
 def verify() -> None:
-    """Recompute every hash chain, check offsets are contiguous and event_id unique."""
+    """Recompute every hash chain, check offsets are contiguous and event_id unique, and
+    that each partition's leaves still give its signed Merkle root."""
     settings = Settings()
+    topics = [settings.topic_session, settings.topic_transaction]
     trail = wiring.read_store(settings)
     try:
-        report = verify_trail(
-            trail,
-            [settings.topic_session, settings.topic_transaction],
-            policy=wiring.retention_policy(settings),
-        )
+        report = verify_trail(trail, topics, policy=wiring.retention_policy(settings))
+        trees = check_trees(trail, topics)
     finally:
         trail.close()
     typer.echo(str(report))
-    if not report.ok:
+    for tree in trees:
+        typer.echo(f"  {tree}")
+    if not report.ok or any(tree.problem for tree in trees):
         raise typer.Exit(1)
 
 
