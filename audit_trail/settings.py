@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     AliasChoices,
     Field,
+    SecretStr,
     ValidationError,
     ValidatorFunctionWrapHandler,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from audit_trail.kafka_connection import KafkaSecurity, SaslMechanism, SecurityProtocol
 from audit_trail.stack import DEFAULT_RETENTION_DAYS, DEFAULT_TOPICS, TopicLayout
 from schemas import SESSION_FAMILY, TRANSACTION_FAMILY, InvalidInput
 
@@ -37,6 +39,24 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "AUDIT_KAFKA_BOOTSTRAP_SERVERS"),
         description="Use this broker; unset means the local stack started by `stack up`.",
     )
+    # How every Kafka client connects (audit_trail.kafka_connection); secrets are SecretStr
+    # so that no repr, log line or error message shows them.
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
+
+    # Confluent wire format: where schema ids resolve, and which framing producers write.
+    schema_registry_url: str | None = None
+    schema_registry_user: str | None = None
+    schema_registry_password: SecretStr | None = None
+    producer_framing: Literal["single-object", "confluent"] = "single-object"
+
     topic_session: str = DEFAULT_TOPICS.session
     topic_transaction: str = DEFAULT_TOPICS.transaction
     topic_dead_letter: str = DEFAULT_TOPICS.dead_letter
@@ -122,12 +142,30 @@ class Settings(BaseSettings):
         try:
             return handler(data)
         except ValidationError as exc:
-            problems = [
-                f"{_env_name(str(e['loc'][0]) if e['loc'] else '?')}={str(e.get('input'))[:80]!r}: "
-                f"{e['msg']}"
-                for e in exc.errors()
-            ]
+            problems = [_problem(e) for e in exc.errors()]
             raise InvalidSetting("invalid setting " + "; ".join(problems)) from exc
+
+    @model_validator(mode="after")
+    def _kafka_security_consistent(self) -> Settings:
+        try:
+            self.kafka_security  # noqa: B018 - built only to check it
+        except ValidationError as exc:
+            raise ValueError("; ".join(str(e["msg"]) for e in exc.errors())) from None
+        return self
+
+    @property
+    def kafka_security(self) -> KafkaSecurity:
+        return KafkaSecurity(
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=self.kafka_sasl_password,
+            ssl_cafile=self.kafka_ssl_cafile,
+            ssl_certfile=self.kafka_ssl_certfile,
+            ssl_keyfile=self.kafka_ssl_keyfile,
+            ssl_key_password=self.kafka_ssl_key_password,
+            ssl_check_hostname=self.kafka_ssl_check_hostname,
+        )
 
     @property
     def topics(self) -> TopicLayout:
@@ -139,3 +177,14 @@ class Settings(BaseSettings):
     def family_topics(self) -> dict[str, str]:
         """Which topic each event family is sent to."""
         return {SESSION_FAMILY: self.topic_session, TRANSACTION_FAMILY: self.topic_transaction}
+
+
+def _problem(error: Any) -> str:
+    """One validation error as NAME=value: what is wrong; secrets and whole-model errors
+    (whose input is every setting) are shown without their value."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    if not field:
+        return f"{error['msg']}"
+    secret = any(word in field for word in ("password", "key", "secret"))
+    value = "<hidden>" if secret else repr(str(error.get("input"))[:80])
+    return f"{_env_name(field)}={value}: {error['msg']}"

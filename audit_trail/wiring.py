@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from kafka import KafkaConsumer
 
@@ -34,13 +35,24 @@ from ledger.reader import TrailReader
 from ledger.retention import RetentionPolicy, apply_retention
 from ledger.schema_state import require_current
 from producers import AuditProducer
-from schemas import AuditTrailError
+from schemas import (
+    AuditTrailError,
+    AvroCodec,
+    ConfluentSchemas,
+    SchemaRegistryClient,
+    default_registry,
+    subject_for,
+)
 
 log = logging.getLogger(__name__)
 
 
 class NoBroker(AuditTrailError):
     """No Kafka broker is configured or running."""
+
+
+class NoSchemaRegistryConfigured(AuditTrailError):
+    """A setting needs a schema registry and none is configured."""
 
 
 def bootstrap_servers(settings: Settings) -> str:
@@ -56,12 +68,58 @@ def bootstrap_servers(settings: Settings) -> str:
     )
 
 
+def kafka_config(settings: Settings) -> dict[str, Any]:
+    """The security arguments every Kafka client of the project is opened with."""
+    return settings.kafka_security.client_kwargs()
+
+
+def schema_registry(settings: Settings) -> SchemaRegistryClient | None:
+    """The configured schema registry's client, or None."""
+    if not settings.schema_registry_url:
+        return None
+    password = settings.schema_registry_password
+    return SchemaRegistryClient(
+        settings.schema_registry_url,
+        user=settings.schema_registry_user,
+        password=password.get_secret_value() if password is not None else None,
+    )
+
+
+def consumer_codec(settings: Settings) -> AvroCodec:
+    """The consumer's codec: single-object always, the Confluent framing with a registry."""
+    client = schema_registry(settings)
+    codec = AvroCodec(uuids_as_text=True)
+    if client is not None:
+        codec.registry_schemas = ConfluentSchemas(client, codec.registry)
+    return codec
+
+
+def registered_ids(client: SchemaRegistryClient, family_topics: dict[str, str]) -> dict[str, int]:
+    """Per family, the registry id of its newest version under its topic's subject."""
+    registry = default_registry()
+    ids: dict[str, int] = {}
+    for family, topic in family_topics.items():
+        newest = registry.latest(family)
+        schema_id = client.lookup(subject_for(topic), dict(newest.source))
+        if schema_id is None:
+            raise NoSchemaRegistryConfigured(
+                f"{newest.label} is not registered under subject {subject_for(topic)} at "
+                f"{client.url}; publish our versions with `audit-trail schemas register`"
+            )
+        ids[family] = schema_id
+    return ids
+
+
 def topics_ready(settings: Settings) -> tuple[str, list[str]]:
     """The broker, with every topic created (retention of the erasure promise), and how
     existing topics differ from that promise."""
     bootstrap = bootstrap_servers(settings)
     problems = ensure_topics(
-        bootstrap, settings.topics, settings.topic_partitions, settings.topic_retention_days
+        bootstrap,
+        settings.topics,
+        settings.topic_partitions,
+        settings.topic_retention_days,
+        kafka_config=kafka_config(settings),
     )
     return bootstrap, problems
 
@@ -76,13 +134,33 @@ def _topics_reported(settings: Settings) -> str:
 
 def producer(settings: Settings) -> AuditProducer:
     bootstrap = _topics_reported(settings)
-    return AuditProducer(bootstrap, settings.family_topics)
+    return AuditProducer(
+        bootstrap,
+        settings.family_topics,
+        schema_ids=confluent_schema_ids(settings),
+        **kafka_config(settings),
+    )
+
+
+def confluent_schema_ids(settings: Settings) -> dict[str, int] | None:
+    """Per family, the registry id of the schema producers write (Confluent framing), or
+    None for the single-object framing."""
+    if settings.producer_framing != "confluent":
+        return None
+    client = schema_registry(settings)
+    if client is None:
+        raise NoSchemaRegistryConfigured(
+            "AUDIT_PRODUCER_FRAMING=confluent needs AUDIT_SCHEMA_REGISTRY_URL"
+        )
+    return registered_ids(client, settings.family_topics)
 
 
 def erasure_feed(settings: Settings) -> ErasureFeed:
     """Every erasure published so far, loaded (blocks until read to the end), then followed;
     the topics are made ready first."""
-    return ErasureFeed(_topics_reported(settings), settings.topic_erasures)
+    return ErasureFeed(
+        _topics_reported(settings), settings.topic_erasures, **kafka_config(settings)
+    )
 
 
 def erasure_publisher(settings: Settings) -> KafkaErasurePublisher:
@@ -94,7 +172,7 @@ def erasure_publisher(settings: Settings) -> KafkaErasurePublisher:
             f"the erasure cannot be published: {exc}. Nothing was erased: run the erasure "
             "again once the broker answers"
         ) from exc
-    return KafkaErasurePublisher(bootstrap, settings.topic_erasures)
+    return KafkaErasurePublisher(bootstrap, settings.topic_erasures, **kafka_config(settings))
 
 
 def store(settings: Settings, *, create: bool = False) -> Store:
@@ -196,14 +274,18 @@ def ingest_service(
         max_partition_fetch_bytes=2 * 1024 * 1024,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=min(3000, settings.consumer_session_timeout_ms // 3),
+        **kafka_config(settings),
     )
-    dead_letters = DeadLetterPublisher(bootstrap, config.dead_letter_topic)
+    dead_letters = DeadLetterPublisher(
+        bootstrap, config.dead_letter_topic, **kafka_config(settings)
+    )
     subject_keys = keys(settings, trail)
     return IngestService(
         config,
         consumer,
         trail,
         dead_letters,
+        codec=consumer_codec(settings),
         metrics=metrics,
         # Rows already past retention are not sealed (no key) and are reported.
         sealer=ExpiryGate(RowSealer(subject_keys, erasures=erasures), retention_policy(settings)),

@@ -29,7 +29,14 @@ log = logging.getLogger(__name__)
 class ErasureFeed:
     """``ledger.privacy.Erasures`` kept current from the erasures topic."""
 
-    def __init__(self, bootstrap_servers: str, topic: str, *, load_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        *,
+        load_timeout_s: float = 60.0,
+        **kafka_config: Any,
+    ) -> None:
         self.topic = topic
         self.index = ErasureIndex()
         self._where = f"erasures topic {topic} at {bootstrap_servers}"
@@ -41,6 +48,7 @@ class ErasureFeed:
                 group_id=None,  # every consumer reads every notice, from the start
                 enable_auto_commit=False,
                 client_id="audit-trail-erasure-feed",
+                **kafka_config,
             )
         except KafkaError as exc:
             raise self._failed(f"cannot connect ({exc!r})") from exc

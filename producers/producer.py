@@ -56,11 +56,25 @@ class Delivery:
 
 
 class EventEncoder:
-    """Topic, key and Avro value of an event, exactly as ``AuditProducer`` sends them."""
+    """Topic, key and Avro value of an event, exactly as ``AuditProducer`` sends them.
 
-    def __init__(self, topics: Mapping[str, str], codec: AvroCodec | None = None) -> None:
+    ``schema_ids``: per family, the schema registry's id of its newest version; given, values
+    are written in the Confluent wire format instead of the single-object encoding.
+    """
+
+    def __init__(
+        self,
+        topics: Mapping[str, str],
+        codec: AvroCodec | None = None,
+        schema_ids: Mapping[str, int] | None = None,
+    ) -> None:
         self.codec = codec if codec is not None else AvroCodec()
         self.topics = dict(topics)
+        self.schema_ids = dict(schema_ids) if schema_ids is not None else None
+        if self.schema_ids is not None:
+            unknown = set(self.codec.registry.families) - set(self.schema_ids)
+            if unknown:
+                raise ValueError(f"no schema id given for event families {sorted(unknown)}")
         missing = set(self.codec.registry.families) - set(self.topics)
         if missing:
             raise ValueError(f"no topic configured for event families {sorted(missing)}")
@@ -77,6 +91,13 @@ class EventEncoder:
             self.codec.registry.latest(event.family)  # raises: unknown family
             raise KeyError(event.family)
         topic, version = route
+        if self.schema_ids is not None:
+            schema_id = self.schema_ids[event.family]
+            return (
+                topic,
+                event.key,
+                self.codec.encode_confluent(version, schema_id, event.to_avro()),
+            )
         return topic, event.key, self.codec.encode_with(version, event.to_avro())
 
 
@@ -89,10 +110,11 @@ class AuditProducer:
         topics: Mapping[str, str],
         *,
         codec: AvroCodec | None = None,
+        schema_ids: Mapping[str, int] | None = None,
         client_id: str = "audit-trail-producer",
         **kafka_config: Any,
     ) -> None:
-        self._encoder = EventEncoder(topics, codec)
+        self._encoder = EventEncoder(topics, codec, schema_ids)
         self.codec = self._encoder.codec
         self.topics = self._encoder.topics
         config: dict[str, Any] = {

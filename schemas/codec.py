@@ -1,5 +1,7 @@
 """Avro single-object encoding: ``C3 01`` + 8-byte little-endian CRC-64-AVRO fingerprint
-of the writer schema's parsing canonical form + the binary datum.
+of the writer schema's parsing canonical form + the binary datum. Given the schemas of a
+registry (``schemas.confluent``), decoding also reads the Confluent wire format, message
+by message: the first byte tells the framings apart (``C3`` or ``00``).
 
 Encoding always writes with the family's newest version. Decoding resolves the writer
 version by fingerprint and reads into the newest version of the same family, so old and
@@ -14,10 +16,12 @@ from typing import Any
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
+from schemas import confluent
 from schemas.errors import (
     BadMarker,
     EncodeError,
     MalformedDatum,
+    NoSchemaRegistry,
     TruncatedDatum,
     UnknownFingerprint,
 )
@@ -44,14 +48,22 @@ class AvroCodec:
     of ``uuid.UUID`` objects. The consumer stores and hashes UUIDs as text, so parsing
     each one only to print it again was a fifth of its decode time; it checks their form
     itself (``ledger.rows``). Encoding is the same either way.
+
+    ``registry_schemas``: where Confluent schema ids resolve; without it a
+    Confluent-framed message is a dead letter saying no registry is configured.
     """
 
     def __init__(
-        self, registry: SchemaRegistry | None = None, *, uuids_as_text: bool = False
+        self,
+        registry: SchemaRegistry | None = None,
+        *,
+        uuids_as_text: bool = False,
+        registry_schemas: confluent.ConfluentSchemas | None = None,
     ) -> None:
         self.registry = registry if registry is not None else default_registry()
         self.uuids_as_text = uuids_as_text
-        self._text_uuid: dict[tuple[str, int], Any] = {}
+        self.registry_schemas = registry_schemas
+        self._text_uuid: dict[int, Any] = {}
 
     def encode(self, family: str, record: dict[str, Any]) -> bytes:
         return self.encode_with(self.registry.latest(family), record)
@@ -67,12 +79,24 @@ class AvroCodec:
             raise EncodeError(f"record does not fit {version.label}: {exc}") from exc
         return buf.getvalue()
 
+    @staticmethod
+    def encode_confluent(version: SchemaVersion, schema_id: int, record: dict[str, Any]) -> bytes:
+        """``record`` in the Confluent framing, ``schema_id`` being ``version``'s id."""
+        single = AvroCodec.encode_with(version, record)
+        return confluent.frame(schema_id, single[HEADER_SIZE:])
+
     def writer_of(self, data: bytes) -> SchemaVersion:
         """The schema version that wrote ``data``, from its header alone."""
+        return self._header(data)[0]
+
+    def _header(self, data: bytes) -> tuple[SchemaVersion, int]:
+        """The writer and the header's size, for either framing."""
+        if data[:1] == bytes([confluent.MAGIC]):
+            return self._confluent_writer(data), confluent.HEADER_SIZE
         if len(data) < len(MARKER) or data[:2] != MARKER:
             raise BadMarker(
                 f"not an Avro single-object message: first bytes {data[:2].hex() or 'none'}, "
-                f"expected {MARKER.hex()}"
+                f"expected {MARKER.hex()} (or 00 and a schema id for the Confluent framing)"
             )
         if len(data) < HEADER_SIZE:
             raise TruncatedDatum(
@@ -82,19 +106,33 @@ class AvroCodec:
         writer = self.registry.by_fingerprint(fp)
         if writer is None:
             raise UnknownFingerprint(fp)
-        return writer
+        return writer, HEADER_SIZE
+
+    def _confluent_writer(self, data: bytes) -> SchemaVersion:
+        if len(data) < confluent.HEADER_SIZE:
+            raise TruncatedDatum(
+                f"message is {len(data)} bytes, shorter than the Confluent framing's "
+                f"{confluent.HEADER_SIZE}-byte header"
+            )
+        schema_id = confluent.schema_id_of(data)
+        if self.registry_schemas is None:
+            raise NoSchemaRegistry(
+                f"message is in the Confluent wire format (schema id {schema_id}) but no "
+                "schema registry is configured (AUDIT_SCHEMA_REGISTRY_URL)"
+            )
+        return self.registry_schemas.writer(schema_id)
 
     def decode(self, data: bytes) -> Decoded:
-        writer = self.writer_of(data)
+        writer, header = self._header(data)
         reader = self.registry.latest(writer.family)
         body = io.BytesIO(data)
-        body.seek(HEADER_SIZE)
+        body.seek(header)
         try:
             record = self._read(body, self._schema(writer), self._schema(reader), reader is writer)
         except Exception as exc:  # fastavro raises many types for short or corrupt bytes
-            if self._is_prefix(data, writer, reader):
+            if self._is_prefix(data, header, writer, reader):
                 raise TruncatedDatum(
-                    f"datum ends early: {len(data) - HEADER_SIZE} body bytes do not hold a "
+                    f"datum ends early: {len(data) - header} body bytes do not hold a "
                     f"whole {writer.label} record"
                 ) from exc
             raise MalformedDatum(f"bytes do not follow {writer.label}: {exc!r}") from exc
@@ -107,7 +145,7 @@ class AvroCodec:
     def _schema(self, version: SchemaVersion) -> Any:
         if not self.uuids_as_text:
             return version.parsed
-        slot = (version.family, version.version)
+        slot = version.fingerprint  # a registry's schema may share a version number
         parsed = self._text_uuid.get(slot)
         if parsed is None:
             plain = _without_uuid_logical(version.source)
@@ -125,7 +163,9 @@ class AvroCodec:
         )
 
     @classmethod
-    def _is_prefix(cls, data: bytes, writer: SchemaVersion, reader: SchemaVersion) -> bool:
+    def _is_prefix(
+        cls, data: bytes, header: int, writer: SchemaVersion, reader: SchemaVersion
+    ) -> bool:
         """Whether ``data`` is the start of some valid datum: truncated, not corrupt.
 
         fastavro signals a short read with EOFError, IndexError or others depending on
@@ -133,7 +173,7 @@ class AvroCodec:
         as 0, "", false, the first union branch and the first enum symbol.)
         """
         padded = io.BytesIO(data + bytes(_PADDING))
-        padded.seek(HEADER_SIZE)
+        padded.seek(header)
         try:
             cls._read(padded, writer.parsed, reader.parsed, reader is writer)
         except Exception:

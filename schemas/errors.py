@@ -72,3 +72,32 @@ class MalformedDatum(DecodeError):
 
 class IncompatibleSchema(AuditTrailError):
     """A new schema version cannot read data written with the previous one."""
+
+
+# --- Confluent wire format / schema registry --------------------------------------
+
+
+class NoSchemaRegistry(DecodeError):
+    """A Confluent-framed message arrived but no schema registry is configured."""
+
+    reason_code = "no_schema_registry"
+
+
+class UnknownSchemaId(DecodeError):
+    """The schema registry does not know the message's schema id."""
+
+    reason_code = "unknown_schema_id"
+
+
+class UnacceptedSchema(DecodeError):
+    """The registered writer schema is none of ours and our newest cannot read it."""
+
+    reason_code = "unaccepted_schema"
+
+
+class RegistryUnavailable(Retriable):
+    """The schema registry did not answer (or answered with a server error)."""
+
+
+class RegistryRefused(InvalidInput):
+    """The schema registry refused a request (auth, an incompatible schema, a bad subject)."""

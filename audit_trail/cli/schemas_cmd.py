@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from schemas import SchemaRegistry, check_registry
+from audit_trail import wiring
+from audit_trail.settings import Settings
+from schemas import SchemaRegistry, check_registry, default_registry, subject_for
 from schemas.registry import AVRO_DIR
 
 app = typer.Typer(help="Inspect and check the Avro schemas.", no_args_is_help=True)
@@ -37,3 +39,20 @@ def list_versions() -> None:
     """Every published version with its fingerprint."""
     for version in SchemaRegistry.from_directory():
         typer.echo(f"{version.label}\t{version.fingerprint:#018x}")
+
+
+@app.command("register")
+def register() -> None:
+    """Publish every version to the schema registry (AUDIT_SCHEMA_REGISTRY_URL), oldest
+    first, under each family's topic subject (<topic>-value, TopicNameStrategy)."""
+    settings = Settings()
+    client = wiring.schema_registry(settings)
+    if client is None:
+        typer.echo("error: set AUDIT_SCHEMA_REGISTRY_URL to the schema registry", err=True)
+        raise typer.Exit(2)
+    registry = default_registry()
+    for family, topic in settings.family_topics.items():
+        subject = subject_for(topic)
+        for version in registry.versions(family):
+            schema_id = client.register(subject, dict(version.source))
+            typer.echo(f"{version.label}\tsubject {subject}\tid {schema_id}")

@@ -10,6 +10,7 @@ checked against it and reported, never changed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import astuple, dataclass
 from typing import Any
 
@@ -73,13 +74,14 @@ def ensure_topics(
     layout: TopicLayout,
     partitions: int = 4,
     retention_days: int = DEFAULT_RETENTION_DAYS,
+    kafka_config: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Create every topic of `layout` that does not exist yet, and wait until all have leaders.
 
     Existing topics are left as they are (even with a different partition count or
     retention): this only fills gaps, it never reconfigures or deletes. Returns how
     existing topics break the erasure promise (`topic_configs.check`), for the caller to
-    report.
+    report. ``kafka_config``: the connection's security arguments (TLS, SASL).
     """
     if partitions < 1:
         raise ValueError(f"partitions must be at least 1, got {partitions}")
@@ -91,6 +93,7 @@ def ensure_topics(
             client_id="audit-trail-stack-topics",
             request_timeout_ms=_REQUEST_TIMEOUT_MS,
             bootstrap_timeout_ms=_BOOTSTRAP_TIMEOUT_MS,
+            **(kafka_config or {}),
         )
     except KafkaError as exc:
         raise StackError(

@@ -11,6 +11,7 @@ from schemas import (
     AvroCodec,
     BadMarker,
     MalformedDatum,
+    NoSchemaRegistry,
     SchemaRegistry,
     TruncatedDatum,
     UnknownFingerprint,
@@ -89,9 +90,14 @@ def ping_codec(tmp_path: Path) -> AvroCodec:
 
 def test_wrong_marker(ping_codec: AvroCodec) -> None:
     good = ping_codec.encode("ping", {"n": 1, "s": "a"})
-    for bad in (b"", b"\x00", b"\x00\x01" + good[2:], b'{"json": true}'):
+    for bad in (b"", b"\x01", b"\xc3\x02" + good[2:], b'{"json": true}'):
         with pytest.raises(BadMarker, match="single-object"):
             ping_codec.decode(bad)
+    # A leading 00 is the Confluent framing: told apart, never read as single-object.
+    with pytest.raises(TruncatedDatum, match="Confluent"):
+        ping_codec.decode(b"\x00")
+    with pytest.raises(NoSchemaRegistry, match=r"schema id 1\).*AUDIT_SCHEMA_REGISTRY_URL"):
+        ping_codec.decode(b"\x00\x00\x00\x00\x01" + good[10:])
 
 
 def test_unknown_fingerprint_names_it(ping_codec: AvroCodec) -> None:
