@@ -16,7 +16,7 @@ from ledger.privacy import RowSealer
 from producers import AuditProducer
 from producers.events import Event
 from producers.simulation import simulate
-from schemas import SESSION_FAMILY, TRANSACTION_FAMILY
+from schemas import SESSION_FAMILY, TRANSACTION_FAMILY, AvroCodec
 
 DAY = datetime(2026, 11, 2, tzinfo=UTC)
 
@@ -40,6 +40,7 @@ def service(
     group: str | None = None,
     keys: Any = None,
     erasures: Any = None,
+    codec: AvroCodec | None = None,
     **config: Any,
 ) -> IngestService:
     """The real consumer; with ``keys`` (a KeyStore) it encrypts personal fields too, and
@@ -67,6 +68,7 @@ def service(
         DeadLetterPublisher(bootstrap, topics.dead_letter),
         sealer=sealer,
         keys=keys,
+        codec=codec,
     )
 
 
