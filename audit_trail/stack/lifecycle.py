@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from . import kraft, maven, process
+from . import kraft, maven, process, secure_listener
 from .errors import StackError, with_log_tails
 from .paths import StackPaths, external_bootstrap
 from .probe import broker_answers, wait_until_answers
@@ -115,17 +115,18 @@ def _start_fresh(paths: StackPaths, timeout_s: float) -> str:
     # The kept cluster gets one attempt: its ports are its address, not ours to change.
     attempts = 1 if kept is not None else _START_ATTEMPTS
     for attempt in range(1, attempts + 1):
+        secure = _secure_listener(paths, fresh=kept is None)
         if kept is not None:
             ports = kraft.BrokerPorts(kept.broker_port, kept.controller_port)
             cluster_id = kept.cluster_id
-            kraft.write_config(paths, ports, wipe=False)
+            kraft.write_config(paths, ports, wipe=False, secure=secure)
             marks = _log_marks(paths)
         else:
             ports = kraft.pick_ports()
             cluster_id = kraft.new_cluster_id()
-            kraft.write_config(paths, ports)
+            kraft.write_config(paths, ports, secure=secure)
             marks = _log_marks(paths)
-            kraft.format_storage(jars, paths, cluster_id)
+            kraft.format_storage(jars, paths, cluster_id, secure)
             write_cluster(
                 paths.cluster_file, ClusterRecord(ports.broker, ports.controller, cluster_id)
             )
@@ -170,6 +171,17 @@ def _start_fresh(paths: StackPaths, timeout_s: float) -> str:
             )
         )
     raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _secure_listener(paths: StackPaths, fresh: bool) -> secure_listener.SecureListener | None:
+    """The SASL_SSL listener when asked for: made anew with fresh storage (its SCRAM user
+    is written at format), else the kept one (same port, certificates and user)."""
+    if not secure_listener.wanted():
+        return None
+    folder = paths.root / "sasl_ssl"
+    if not fresh:
+        return secure_listener.load(folder)
+    return secure_listener.prepare(folder, kraft.HOST, kraft.free_ports(1)[0])
 
 
 def kafka_down() -> None:
