@@ -9,6 +9,7 @@ from typing import Any
 
 from kafka import KafkaConsumer
 
+from audit_trail.kafka_diagnosis import diagnosed
 from audit_trail.settings import Settings
 from audit_trail.stack import ensure_topics, kafka_status
 from consumers import (
@@ -114,13 +115,15 @@ def topics_ready(settings: Settings) -> tuple[str, list[str]]:
     """The broker, with every topic created (retention of the erasure promise), and how
     existing topics differ from that promise."""
     bootstrap = bootstrap_servers(settings)
-    problems = ensure_topics(
-        bootstrap,
-        settings.topics,
-        settings.topic_partitions,
-        settings.topic_retention_days,
-        kafka_config=kafka_config(settings),
-    )
+    # The first connection a command makes: a refused login or TLS trust is named here.
+    with diagnosed(bootstrap, settings.kafka_security):
+        problems = ensure_topics(
+            bootstrap,
+            settings.topics,
+            settings.topic_partitions,
+            settings.topic_retention_days,
+            kafka_config=kafka_config(settings),
+        )
     return bootstrap, problems
 
 
