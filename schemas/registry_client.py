@@ -40,9 +40,16 @@ class SchemaRegistryClient:
         attempts: int = 5,
     ) -> None:
         parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise RegistryRefused(f"schema registry URL {url!r} is not an http(s) URL")
-        self.url = url.rstrip("/")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RegistryRefused("the schema registry URL is not an http(s) URL")
+        if parts.username is not None:
+            # Credentials in the URL: used, then dropped, so no message ever shows them.
+            user = user if user is not None else urllib.parse.unquote(parts.username)
+            if password is None and parts.password is not None:
+                password = urllib.parse.unquote(parts.password)
+            host = parts.netloc.rsplit("@", 1)[1]
+            parts = parts._replace(netloc=host)
+        self.url = urllib.parse.urlunsplit(parts).rstrip("/")
         self._auth: str | None = None
         if user is not None:
             token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()

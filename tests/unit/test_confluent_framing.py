@@ -180,3 +180,13 @@ def test_our_confluent_framing_is_read_by_confluents_deserializer(
         _codec(url).decode(value).record
         == AvroCodec().decode(AvroCodec().encode(SESSION_FAMILY, event.to_avro())).record
     )
+
+
+def test_credentials_in_the_registry_url_are_used_and_never_shown() -> None:
+    with running_registry(user="svc", password="p@ss") as (url, _):
+        host = url.removeprefix("http://")
+        client = SchemaRegistryClient(f"http://svc:p%40ss@{host}")
+        assert client.url == url
+        with pytest.raises(UnknownSchemaId) as caught:  # authorized, the id is not there
+            client.schema_text(7)
+        assert "p@ss" not in str(caught.value) and "svc:" not in str(caught.value)
