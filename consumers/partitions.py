@@ -22,6 +22,16 @@ from ledger import ChainHead, Store
 from ledger.segments import ChainSegment, current_segments, record_segments
 from schemas import AuditTrailError, InvalidInput, Retriable
 
+_SECURITY_KEYS = frozenset(
+    {
+        "security_protocol",
+        "ssl_context",
+        "sasl_mechanism",
+        "sasl_plain_username",
+        "sasl_plain_password",
+    }
+)
+
 
 class PartitionStartedOver(AuditTrailError):
     """The partition is not the one the chain was built from: stop, an operator decides."""
@@ -63,10 +73,13 @@ class KafkaFacts:
     def _topic_ids(self, topics: list[str]) -> dict[str, str]:
         if self._admin is None:
             # Made on first use: a broker away at start-up must not fail the constructor.
+            # Connected as the consumer is (TLS, SASL): the same cluster, the same rules.
+            security = {k: v for k, v in self.consumer.config.items() if k in _SECURITY_KEYS}
             self._admin = KafkaAdminClient(
                 bootstrap_servers=self.consumer.config["bootstrap_servers"],
                 client_id="audit-trail-ingest-admin",
                 request_timeout_ms=self.timeout_ms,
+                **security,
             )
         described = self._admin.describe_topics(topics)
         return {

@@ -34,6 +34,7 @@ def restart(
         group_id=None,
         enable_auto_commit=False,
         client_id="audit-trail-chain-restart",
+        **wiring.kafka_config(settings),
     )
     source = KafkaFacts(consumer)
     try:
