@@ -26,7 +26,10 @@ class InvalidSetting(InvalidInput):
 
 def _env_name(field: str) -> str:
     name = field.upper()
-    return name if name.startswith(("KAFKA_", "AUDIT_")) else f"AUDIT_{name}"
+    # KAFKA_BOOTSTRAP_SERVERS is the one setting read without the prefix.
+    return (
+        name if name.startswith("AUDIT_") or name == "KAFKA_BOOTSTRAP_SERVERS" else f"AUDIT_{name}"
+    )
 
 
 class Settings(BaseSettings):
@@ -140,18 +143,16 @@ class Settings(BaseSettings):
         # pydantic's report is a multi-line traceback-like text; an operator needs the
         # variable's name, its value and what is wrong, one line each.
         try:
-            return handler(data)
+            settings = handler(data)
         except ValidationError as exc:
             problems = [_problem(e) for e in exc.errors()]
             raise InvalidSetting("invalid setting " + "; ".join(problems)) from exc
-
-    @model_validator(mode="after")
-    def _kafka_security_consistent(self) -> Settings:
         try:
-            self.kafka_security  # noqa: B018 - built only to check it
+            settings.kafka_security  # noqa: B018 - built only to check it
         except ValidationError as exc:
-            raise ValueError("; ".join(str(e["msg"]) for e in exc.errors())) from None
-        return self
+            problems = [str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()]
+            raise InvalidSetting("invalid Kafka settings: " + "; ".join(problems)) from None
+        return settings
 
     @property
     def kafka_security(self) -> KafkaSecurity:
