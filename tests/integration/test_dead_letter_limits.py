@@ -28,8 +28,10 @@ pytestmark = pytest.mark.integration
 AT_THE_LIMIT = 1_048_400
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
+    # One store per test: the tests send the same events, and a store that has them
+    # already records the second copies as duplicates (event_id is the idempotency key).
     opened = EmbeddedStore(Path(tmp_path_factory.mktemp("letters")) / "store")
     opened.migrate()
     yield opened
