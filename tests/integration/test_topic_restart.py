@@ -180,7 +180,7 @@ def test_the_operator_flow_on_the_cli(
     recreate(kafka_bootstrap, topics)
     after = fill(kafka_bootstrap, topics, sessions=2, seed=47)
     refused = cli("consume", "--until-idle")
-    assert refused.returncode == 2, refused.stderr
+    assert refused.returncode == 1, refused.stderr  # a run-time state, not a usage error
     assert "Traceback" not in refused.stderr
     (line,) = [x for x in refused.stderr.splitlines() if x.startswith("error:")]
     assert "is not the partition the trail's chain was built from" in line
