@@ -102,5 +102,6 @@ def main() -> None:
 
 def _one_line(text: str) -> str:
     # Engine messages carry their own stack traces and line breaks: keep the first line.
+    # The cap is generous: our own messages end with what to do, which must not be cut.
     first = text.strip().splitlines()[0] if text.strip() else "unknown error"
-    return first if len(first) <= 400 else first[:400] + "..."
+    return first if len(first) <= 1500 else first[:1500] + "..."
