@@ -25,6 +25,9 @@ ROLES: tuple[TokenRole, ...] = ("client", "specialist", "auditor", "analyst")
 Algorithm = Literal["EdDSA", "HS256"]
 MAX_TTL_S = 24 * 3600
 _MIN_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key at least as long as the hash
+# Our tokens are a few hundred bytes; refusing long ones before parsing bounds the work
+# an unauthenticated caller can make us do.
+MAX_TOKEN_CHARS = 4096
 
 
 class TokenRefused(AuditTrailError):
@@ -87,6 +90,11 @@ def ed25519_public_key(kid: str, pem: bytes) -> VerifyKey:
 def verify(token: str, keys: dict[str, VerifyKey]) -> Claims:
     """The token's claims, or ``TokenRefused`` saying why (``NotPermitted`` for a role
     outside the set: a valid token for nobody this service serves)."""
+    if len(token) > MAX_TOKEN_CHARS:
+        raise TokenRefused(
+            f"the bearer token has {len(token)} characters; viewer tokens have at most "
+            f"{MAX_TOKEN_CHARS}"
+        )
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:

@@ -206,6 +206,7 @@ def test_every_token_refusal_is_401_with_a_problem_body(served: Served) -> None:
             {"sub": client, "role": "client", "exp": SOON}, SECRET.encode(), algorithm="HS256",
             headers={"kid": "retired"}), "kid names no configured key"),
         "tampered claim": (f"Bearer {head}.{tampered}.{sig}", "signature does not verify"),
+        "oversize": (f"Bearer {head}.{body}{'A' * 9000}.{sig}", "at most 4096"),
     }  # fmt: skip
     for name, (header, reason) in cases.items():
         headers = {} if header is None else {"Authorization": header}
@@ -313,8 +314,16 @@ def test_careless_and_hostile_requests_get_one_problem_line(served: Served) -> N
             assert response.json()["status"] == status
             assert words in response.json()["detail"], (path, response.text)
             assert "Traceback" not in response.text
-    huge = httpx.get(f"{served.url}/healthz", headers={"Authorization": "Bearer " + "a" * 70_000})
-    assert huge.status_code in (200, 400, 431)  # the server's header limit, not a crash
+    # /healthz reads no token. Past the HTTP parser's header limit uvicorn answers 400 and
+    # closes; a client still sending may see a reset instead. Either way the server lives.
+    try:
+        huge = httpx.get(
+            f"{served.url}/healthz", headers={"Authorization": "Bearer " + "a" * 70_000}
+        )
+    except httpx.TransportError:
+        pass
+    else:
+        assert huge.status_code in (200, 400, 431), huge.text
     assert httpx.get(f"{served.url}/healthz").status_code == 200
 
 
