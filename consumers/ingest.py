@@ -12,6 +12,10 @@ Kafka partition is still the one its chain was built from (``consumers.partition
 Stored offsets are Kafka offsets plus the chain segment's shift (``ledger.segments``);
 the shift is 0 until an operator restarts a partition's chain.
 
+An outage of the store or the dead-letter topic pauses the partitions and keeps polling,
+so the group keeps this member (``consumers.backpressure``); a rebalance during one drops
+what was in flight, and every partition resumes from the store's head.
+
 Stopping is bounded: a stop (SIGTERM) makes one last attempt, with short timeouts, to
 store what was read; what cannot be stored is left uncommitted, to be read again.
 """
@@ -30,13 +34,8 @@ from typing import Any, Protocol, TypeVar
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
-from tenacity import (
-    Retrying,
-    retry_if_exception_type,
-    stop_when_event_set,
-    wait_exponential,
-)
 
+from consumers.backpressure import Backpressure, GroupChanged
 from consumers.batching import PartitionBatch, dedup_token
 from consumers.config import IngestConfig
 from consumers.dead_letters import DeadLetterGuard, DeadLetterPublisher
@@ -104,6 +103,9 @@ class IngestService:
         self.progress = Progress(self.metrics, config.progress_every_s)
         self.tree = tree
         self.stop_requested = threading.Event()
+        self.backpressure = Backpressure(
+            consumer, self.metrics, self.stop_requested, config.retry_initial_s, config.retry_max_s
+        )
         self.guard = DeadLetterGuard(
             config.dead_letter_max_consecutive,
             config.dead_letter_max_ratio,
@@ -142,19 +144,11 @@ class IngestService:
         try:
             try:
                 while not self.stop_requested.is_set():
-                    polled = self.consumer.poll(
-                        timeout_ms=int(self.config.poll_timeout_s * 1000),
-                        max_records=self.config.max_poll_records,
-                    )
-                    if self._to_resume:
-                        pending, self._to_resume = self._to_resume, set()
-                        self.positions.resume(pending)
-                    for tp, messages in polled.items():
-                        self._take(tp, messages)
-                    if self.positions.suspect:
-                        self.positions.check_suspects()
-                    self._flush_due()
-                    self._watch()
+                    try:
+                        polled = self._step()
+                    except GroupChanged:
+                        self._start_over()
+                        polled = True
                     if until_idle:
                         idle_since = self._idle_since(idle_since, bool(polled))
                         if idle_since is not None and time.monotonic() - idle_since >= idle_grace_s:
@@ -163,7 +157,7 @@ class IngestService:
                 self._commit({})
                 self._write_checkpoints(force=True)
                 self._sign_tree(force=True)
-            except Retriable as exc:
+            except (Retriable, GroupChanged) as exc:
                 # Only a stop ends a retry loop: the outage outlasted the stop's patience.
                 if not self.stop_requested.is_set():
                     raise
@@ -175,6 +169,23 @@ class IngestService:
                 )
         finally:
             self._close()
+
+    def _step(self) -> bool:
+        """One poll and what follows it; whether it brought records."""
+        polled = self.consumer.poll(
+            timeout_ms=int(self.config.poll_timeout_s * 1000),
+            max_records=self.config.max_poll_records,
+        )
+        if self._to_resume:
+            pending, self._to_resume = self._to_resume, set()
+            self.positions.resume(pending)
+        for tp, messages in polled.items():
+            self._take(tp, messages)
+        if self.positions.suspect:
+            self.positions.check_suspects()
+        self._flush_due()
+        self._watch()
+        return bool(polled)
 
     def _close(self) -> None:
         timeout_s = self.config.shutdown_timeout_s
@@ -310,24 +321,9 @@ class IngestService:
             self._uncommitted.clear()
 
     def _retrying(self, action: Callable[..., None], *args: Any) -> None:
-        """Run ``action`` until it succeeds; back off while the store (or DLQ) is down."""
-        for attempt in Retrying(
-            retry=retry_if_exception_type(Retriable),
-            wait=wait_exponential(
-                multiplier=self.config.retry_initial_s, max=self.config.retry_max_s
-            ),
-            stop=stop_when_event_set(self.stop_requested),
-            before_sleep=lambda state: self._outage(state.outcome),
-            reraise=True,
-        ):
-            with attempt:
-                action(*args)
-        self.metrics.store_up()
-
-    def _outage(self, outcome: Any) -> None:
-        error = outcome.exception() if outcome is not None else None
-        log.warning("store or dead-letter topic unavailable, backing off: %s", error)
-        self.metrics.store_down()
+        """Run ``action`` until it succeeds; while the store (or DLQ) is down, back off
+        with the partitions paused, polling so the group keeps us (``Backpressure``)."""
+        self.backpressure.run(action, *args)
 
     # --- bookkeeping -------------------------------------------------------------------
 
@@ -346,9 +342,21 @@ class IngestService:
             self._to_resume.discard(tp)
 
     def _retrying_value(self, fn: Callable[[], T]) -> T:
-        result: list[T] = []
-        self._retrying(lambda: result.append(fn()))
-        return result[-1]
+        return self.backpressure.value(fn)
+
+    def _start_over(self) -> None:
+        """After a rebalance during an outage: forget every batch and head, and resume
+        each assigned partition from the store's own head (what was stored is stored;
+        the rest is read again)."""
+        for tp in list(self._batches) + list(self._heads):
+            self.positions.drop(tp)
+        self._batches.clear()
+        self._unstored = 0
+        self._to_resume = set(self.consumer.assignment())
+        log.warning(
+            "the group rebalanced during a store outage: rows read and not stored are "
+            "read again from each partition's stored head"
+        )
 
     def _write_checkpoints(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -411,7 +419,9 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         self.service = service
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self.service.backpressure.group_changed = True
         self.service._on_revoked(list(revoked))
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.service.backpressure.group_changed = True
         self.service._on_assigned(list(assigned))

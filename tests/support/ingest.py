@@ -41,10 +41,12 @@ def service(
     keys: Any = None,
     erasures: Any = None,
     codec: AvroCodec | None = None,
+    kafka: dict[str, Any] | None = None,
     **config: Any,
 ) -> IngestService:
     """The real consumer; with ``keys`` (a KeyStore) it encrypts personal fields too, and
-    with ``erasures`` (an ErasureFeed) it applies erasures before sealing."""
+    with ``erasures`` (an ErasureFeed) it applies erasures before sealing; ``kafka``
+    overrides the consumer's client settings."""
     settings = IngestConfig(
         topics=(topics.session, topics.transaction),
         dead_letter_topic=topics.dead_letter,
@@ -57,8 +59,7 @@ def service(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=settings.max_poll_records,
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=1000,
+        **{"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, **(kafka or {})},
     )
     sealer = RowSealer(keys, erasures=erasures) if keys is not None else None
     return IngestService(
