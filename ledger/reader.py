@@ -53,8 +53,12 @@ class TrailReader:
         self.store = store
         self.opener = opener
 
-    def session_trail(self, session_id: str | uuid.UUID, viewer: Viewer) -> list[dict[str, Any]]:
-        """The session's events in order, as ``viewer`` may see them."""
+    def session_trail(
+        self, session_id: str | uuid.UUID, viewer: Viewer, *, own_network: bool = True
+    ) -> list[dict[str, Any]]:
+        """The session's events in order, as ``viewer`` may see them. ``own_network=False``
+        leaves a party's own IP and location out too (the session viewer shows network
+        fields to auditors only); auditors always get them."""
         sid = session_uuid(session_id)
         rows = self.store.query_dicts(SESSION_SQL, {"sid": sid, "auditor": viewer.is_auditor})
         # One query, not a took-part query and then this one (that one cost about a
@@ -65,7 +69,7 @@ class TrailReader:
             raise NotPermitted(_refusal(viewer, f"session {sid}"))
         if not rows:
             raise NotFound(f"not found: the trail holds no session {sid}")
-        return self._shape_all(rows, viewer, parties(rows))
+        return self._shape_all(rows, viewer, parties(rows), own_network=own_network)
 
     def payment_trail(
         self,
@@ -138,13 +142,16 @@ class TrailReader:
         viewer: Viewer,
         session_parties: frozenset[str],
         devices: bool = False,
+        own_network: bool = True,
     ) -> list[dict[str, Any]]:
         """Drop what ``viewer`` may not see, then decrypt the rest (one key lookup)."""
         for row in rows:
             if not devices and not viewer.may_see_device(row.get("actor_id"), session_parties):
                 for name in DEVICE_FIELDS:
                     row.pop(name, None)
-            if not viewer.may_see_network(row.get("actor_id")):
+            if not viewer.may_see_network(row.get("actor_id")) or not (
+                own_network or viewer.is_auditor
+            ):
                 for name in NETWORK_FIELDS:
                     row.pop(name, None)
             if not viewer.may_see_billing(row.get("payer_id")):

@@ -45,7 +45,7 @@ SEGMENT_MISMATCH = "segment_mismatch"  # a segment's first row does not continue
 PAGE_ROWS = 20_000
 
 
-def _select_list() -> str:
+def select_list() -> str:
     exprs = []
     for column in COLUMNS:
         if "UUID" in column.type:
@@ -64,7 +64,7 @@ FROM trail WHERE kafka_topic = {topic:String} GROUP BY kafka_partition ORDER BY 
 PAGE_END_SQL = f"""SELECT maxOrNull(kafka_offset) FROM (
     SELECT kafka_offset FROM trail WHERE {_WHERE} AND kafka_offset >= {{lo:UInt64}}
     ORDER BY kafka_offset LIMIT {{rows:UInt64}})"""
-PAGE_SQL = f"""SELECT {_select_list()} FROM trail
+PAGE_SQL = f"""SELECT {select_list()} FROM trail
 WHERE {_WHERE} AND kafka_offset BETWEEN {{lo:UInt64}} AND {{hi:UInt64}}
 ORDER BY kafka_offset, row_hash"""
 CHECKPOINTS_SQL = """SELECT partition, offset, groupUniqArray(row_hash)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from importlib.metadata import version
 from typing import Annotated, Any, Literal
 
@@ -18,13 +19,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from pydantic import BaseModel, Field
 from starlette.responses import Response, StreamingResponse
 
-from audit_trail.api import problems
+from audit_trail.api import problems, viewer_page
 from audit_trail.api.encoding import csv_lines, dumps, jsonl_lines
 from audit_trail.tokens import Claims, TokenRefused, VerifyKey, verify
 from ledger import verify as verify_trail
 from ledger.access import NotPermitted, session_uuid
 from ledger.reader import TrailReader
 from ledger.retention import RetentionPolicy
+from ledger.row_integrity import session_integrity
+from ledger.session_search import SessionQuery, search_sessions
 from ledger.sql_guard import MAX_SQL_CHARS, run_readonly
 from ledger.store import Store
 
@@ -73,6 +76,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         description="Role-scoped reads of the tamper-evident audit trail.",
     )
     problems.install(app)
+    viewer_page.install(app)
     app.state.keys = ctx.keys
 
     def only(caller: Claims, *roles: str, what: str) -> None:
@@ -80,11 +84,52 @@ def create_app(ctx: ApiContext) -> FastAPI:
             raise NotPermitted(f"not permitted: {caller.role}:{caller.sub} may not {what}")
 
     @app.get("/v1/sessions/{session_id}/trail", tags=["trail"])
-    def session_trail(session_id: str, caller: Caller) -> Response:
-        """A session's events in order, as the caller may see them."""
+    def session_trail(
+        session_id: str, caller: Caller, integrity: bool = False, own_network: bool = True
+    ) -> Response:
+        """A session's events in order, as the caller may see them. With
+        ``?integrity=true`` each event also carries its chain check (ledger.row_integrity);
+        ``?own_network=false`` leaves out a party's own IP and location (the viewer's ask)."""
         caller.check_session(session_id)
-        rows = ctx.reader.session_trail(session_id, caller.viewer())
+        viewer = caller.viewer()
+        rows = ctx.reader.session_trail(session_id, viewer, own_network=own_network)
+        if integrity:
+            checked = session_integrity(
+                ctx.store, session_uuid(session_id), auditor=viewer.is_auditor
+            )
+            for row in rows:
+                where = (row["kafka_topic"], int(row["kafka_partition"]), int(row["kafka_offset"]))
+                found = checked.get(where)
+                row["integrity"] = (
+                    found.as_json()
+                    if found is not None
+                    else {"status": "broken_link", "detail": "the row was not found to check"}
+                )
         return _json({"session_id": session_id, "events": rows})
+
+    @app.get("/v1/sessions", tags=["trail"])
+    def sessions(
+        caller: Caller,
+        person: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        event_type: str | None = None,
+        page: int = 1,
+        page_size: int = 20,
+    ) -> Response:
+        """Sessions by person, time range (since inclusive, until exclusive) and event
+        type, newest first, paged (auditors)."""
+        only(caller, "auditor", what="search sessions")
+        query = SessionQuery(person, since, until, event_type, page, page_size)
+        found = search_sessions(ctx.store, query)
+        return _json(
+            {
+                "sessions": [s.as_json() for s in found.sessions],
+                "page": found.page,
+                "page_size": page_size,
+                "more": found.more,
+            }
+        )
 
     @app.get("/v1/payments", tags=["trail"])
     def payments(

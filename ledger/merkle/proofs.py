@@ -28,12 +28,12 @@ from ledger.merkle.hashing import (
 from ledger.merkle.notes import Checkpoint, NoteVerifier
 from ledger.merkle.tiles import StoredTree, leaf_of
 from ledger.store import Store
-from ledger.verify import _select_list
+from ledger.verify import select_list
 
 INCLUSION = "audit-trail-inclusion/1"
 CONSISTENCY = "audit-trail-consistency/1"
 _NAMES = [c.name for c in COLUMNS]
-EVENT_SQL = f"""SELECT {_select_list()} FROM trail
+EVENT_SQL = f"""SELECT {select_list()} FROM trail
 WHERE event_id = {{id:UUID}} AND kafka_topic IN {{topics:Array(String)}}
 ORDER BY kafka_topic, kafka_partition, kafka_offset"""
 COVERING_SQL = """SELECT tree_size, first_offset, note FROM merkle_checkpoints
