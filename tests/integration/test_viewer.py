@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -182,6 +183,67 @@ def test_an_auditor_searches_sessions_by_person_and_opens_one(served: Serve, bro
     page.wait_for_selector("#timeline tbody tr", timeout=60_000)
     assert page.locator("#session-id").inner_text() == str(sid)
     page.context.close()
+
+
+HOSTILE_OS = '<img src=x onerror="document.title=1">'
+HOSTILE_BROWSER = "</td><script>document.title=2</script>"
+
+
+def test_embedded_with_a_posted_token_hostile_text_stays_text_and_strangers_are_ignored(
+    served: Serve, browser: Any
+) -> None:
+    sid, client, _ = _completed(served)
+    _stored(served, sid)
+    # A careless (or hostile) producer's device text, in an event of this session.
+    mine = next(e for e in served.events if e.session_id == sid and e.actor.id == client)
+    assert mine.device is not None
+    device = mine.device.model_copy(update={"os": HOSTILE_OS, "browser": HOSTILE_BROWSER})
+    odd = mine.model_copy(update={"event_id": uuid.uuid4(), "device": device})
+    with AuditProducer(served.bootstrap, family_topics(served.topics)) as producer:
+        producer.send(odd)
+    served.events.append(odd)
+    rows = _stored(served, sid)
+    # The embedding page posts a client's token; a sibling frame keeps posting an
+    # auditor's, which the viewer must ignore (only its parent may hand it a token).
+    auditor = served.token("auditor", "aud-1")
+    page = browser.new_context().new_page()
+    page.set_content(f"""<!doctype html><title>platform</title>
+<iframe id="viewer" title="Session audit" src="{served.url}/viewer"
+        width="1000" height="700"></iframe>
+<iframe id="stranger" srcdoc="<script>setInterval(() => parent.frames[0].postMessage(
+  {{type: 'audit-trail-viewer', token: '{auditor}', session: '{sid}'}}, '*'), 100)</script>">
+</iframe>
+<script>
+document.getElementById('viewer').addEventListener('load', (event) =>
+  event.target.contentWindow.postMessage({{type: 'audit-trail-viewer',
+    token: '{served.token("client", client)}', session: '{sid}'}}, '{served.url}'));
+</script>""")
+    frame = page.frame_locator("#viewer")
+    expect(frame.locator("#timeline tbody tr")).to_have_count(len(rows), timeout=60_000)
+    frame.locator("#status").get_by_text("live").wait_for(timeout=60_000)
+    assert frame.locator("th.network").is_hidden(), "the stranger's auditor token was used"
+    devices = frame.locator("#timeline td[data-label=Device]").all_inner_texts()
+    assert any(HOSTILE_OS in text and HOSTILE_BROWSER in text for text in devices)
+    assert frame.locator("#timeline img, #timeline script").count() == 0
+    assert frame.locator("title").inner_text() == "Session audit"  # no script of theirs ran
+    page.context.close()
+
+
+def test_the_page_serves_its_own_files_only(served: Serve) -> None:
+    page = httpx.get(f"{served.url}/viewer")
+    assert (
+        page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    )
+    assert page.headers["referrer-policy"] == "no-referrer"
+    for name in ("..%2Fapi%2Fapp.py", "index.html%00.js", "__init__.py", "viewer.js.map"):
+        response = httpx.get(f"{served.url}/viewer/{name}")
+        assert response.status_code == 404, name
+        assert response.headers["content-type"] == "application/problem+json", name
+    assert (
+        httpx.get(f"{served.url}/viewer/viewer.js")
+        .headers["content-type"]
+        .startswith("text/javascript")
+    )
 
 
 def test_the_search_route_is_for_auditors_and_refuses_bad_filters_in_one_line(
