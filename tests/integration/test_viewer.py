@@ -5,6 +5,7 @@ Screenshots go to test-artifacts/viewer/ (git-ignored)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -99,7 +100,8 @@ def test_a_client_sees_their_session_and_the_other_partys_device_but_no_network(
     rows = _stored(served, sid)
     secrets = {str(r[f]) for r in rows for f in NETWORK_FIELDS if r.get(f)}
     assert secrets, "the auditor's read has network fields to look for"
-    page = _open(browser, served, served.token("client", client), sid)
+    token = served.token("client", client)
+    page = _open(browser, served, token, sid)
     page.wait_for_selector("#timeline tbody tr", timeout=60_000)
     assert _rows(page).count() == len(rows)
     page.locator("#payments").wait_for(state="visible", timeout=60_000)
@@ -122,8 +124,15 @@ def test_a_client_sees_their_session_and_the_other_partys_device_but_no_network(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], width
     _shot(page, "client-phone.png")
+    with page.expect_download() as downloading:
+        page.get_by_role("link", name="Download this session as JSON").click()
+    downloaded = json.loads(Path(downloading.value.path()).read_text())
+    assert downloading.value.suggested_filename == f"session-{sid}.json"
+    assert [e["event_id"] for e in downloaded["events"]] == [e["event_id"] for e in rows]
     page.context.close()
-    assert served.token("client", client) not in served.log()
+    # The server logs every request line (query strings included), never the fragment.
+    assert '"GET /viewer HTTP/1.1" 200' in served.log()
+    assert token not in served.log()
 
 
 def test_another_clients_token_gets_the_not_permitted_message(served: Serve, browser: Any) -> None:
@@ -314,7 +323,8 @@ def test_a_row_altered_in_the_store_is_shown_as_failing_integrity(
     finally:
         store.close()
     served.start()
-    page = _open(browser, served, served.token("client", client), sid)
+    token = served.token("client", client)
+    page = _open(browser, served, token, sid)
     page.wait_for_selector("#timeline tbody tr", timeout=60_000)
     assert _rows(page).count() == len(rows), "the altered row is still shown"
     failing = page.locator("#timeline tbody tr[data-integrity=altered]")
