@@ -18,6 +18,7 @@ from audit_trail.api import problems
 
 _ASSETS = {
     "viewer.js": "text/javascript; charset=utf-8",
+    "search.js": "text/javascript; charset=utf-8",
     "viewer.css": "text/css; charset=utf-8",
 }
 # Scripts and styles only from this server; data only from this server's API. The page

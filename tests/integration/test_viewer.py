@@ -55,6 +55,17 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+# Uncaught errors in any page the tests open: each test ends with none.
+PAGE_ERRORS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def no_page_errors() -> Iterator[None]:
+    PAGE_ERRORS.clear()
+    yield
+    assert PAGE_ERRORS == []
+
+
 def _completed(served: Serve) -> tuple[uuid.UUID, str, str]:
     events = served.events
     for event in events:
@@ -77,6 +88,7 @@ def _stored(served: Serve, sid: uuid.UUID) -> list[dict[str, Any]]:
 
 def _open(browser: Any, served: Serve, token: str, session: object = None, **ctx: Any) -> Any:
     page = browser.new_context(**ctx).new_page()
+    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
     fragment = f"token={token}" + (f"&session={session}" if session else "")
     page.goto(f"{served.url}/viewer#{fragment}")
     return page
@@ -216,6 +228,7 @@ def test_embedded_with_a_posted_token_hostile_text_stays_text_and_strangers_are_
     # auditor's, which the viewer must ignore (only its parent may hand it a token).
     auditor = served.token("auditor", "aud-1")
     page = browser.new_context().new_page()
+    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
     page.set_content(f"""<!doctype html><title>platform</title>
 <iframe id="viewer" title="Session audit" src="{served.url}/viewer"
         width="1000" height="700"></iframe>
