@@ -9,7 +9,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -167,9 +167,20 @@ def test_an_auditor_sees_the_network_fields_and_new_events_arrive_live(
     sid, _, _ = _completed(served)
     rows = _stored(served, sid)
     ip = next(str(r["network_ip"]) for r in rows if r.get("network_ip"))
-    page = _open(browser, served, served.token("auditor", "aud-1"), sid)
+    page = _open(
+        browser,
+        served,
+        served.token("auditor", "aud-1"),
+        sid,
+        timezone_id="Asia/Tokyo",
+        locale="en-US",
+    )
     page.wait_for_selector("#timeline tbody tr", timeout=60_000)
     assert page.locator("th.network").is_visible()
+    # The viewer's time zone in the cell, UTC on hover (Tokyo is 9 hours ahead, no DST).
+    first = page.locator("#timeline td[data-label=Time]").first
+    utc = datetime.fromisoformat(first.get_attribute("title").removesuffix(" UTC"))
+    assert str((utc + timedelta(hours=9)).hour % 12 or 12) + ":" in first.inner_text()
     assert ip in page.locator("#timeline").inner_text()
     before = _rows(page).count()
     _shot(page, "auditor.png")
