@@ -18,7 +18,7 @@ from prometheus_client import (
 
 # The text format would show each counter's and histogram's creation time as an extra gauge
 # series (`*_created`): unitless noise beside every metric. Process-wide, by the library's design.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class IngestMetrics:
