@@ -72,6 +72,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     cls=group_with(COMMANDS),
+    # Plain text: rendering with rich would double the CPU `audit-trail --help` takes
+    # (rich loads and lays out its panels). Each command's own help keeps rich.
+    rich_markup_mode=None,
 )
 
 
@@ -105,7 +108,10 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as exc:  # a missing argument, an option's bad value
-        if exc.format_message().strip():  # else: no arguments, the help is shown already
+        if type(exc).__name__ == "NoArgsIsHelpError":  # plain help: the message is the help
+            typer.echo(exc.format_message())
+            sys.exit(exc.exit_code)
+        if exc.format_message().strip():  # else: no arguments, rich showed the help already
             typer.echo(f"error: {_one_line(exc.format_message())}", err=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
