@@ -16,7 +16,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from audit_trail.kafka_connection import KafkaSecurity, SaslMechanism, SecurityProtocol
-from audit_trail.stack import DEFAULT_RETENTION_DAYS, DEFAULT_TOPICS, TopicLayout
+from audit_trail.topic_configs import DEFAULT_RETENTION_DAYS
+from audit_trail.topic_layout import DEFAULT_TOPICS, TopicLayout
 from schemas import SESSION_FAMILY, TRANSACTION_FAMILY, InvalidInput
 
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from kafka import KafkaConsumer
 
+from audit_trail import local_broker
 from audit_trail.kafka_diagnosis import diagnosed
 from audit_trail.settings import Settings
-from audit_trail.stack import ensure_topics, kafka_status
+from audit_trail.topics import ensure_topics
 from consumers import (
     DeadLetterPublisher,
     ErasureFeed,
@@ -60,9 +61,9 @@ def bootstrap_servers(settings: Settings) -> str:
     """The configured broker, else the running local stack's."""
     if settings.kafka_bootstrap_servers:
         return settings.kafka_bootstrap_servers
-    status = kafka_status()
-    if status.running and status.bootstrap:
-        return status.bootstrap
+    local = local_broker.find()
+    if local:
+        return local
     raise NoBroker(
         "no Kafka broker: set KAFKA_BOOTSTRAP_SERVERS, or start the local one with "
         "`audit-trail stack up`"

@@ -19,6 +19,11 @@ def parse(argv: list[str] | None = None) -> Options:
         "5000/s; 0.05 is a ~3-minute smoke run",
     )
     parser.add_argument(
+        "--rows",
+        type=int,
+        help="stored rows for the reads and api sections (default 10,000,000 x --scale)",
+    )
+    parser.add_argument(
         "--runs", type=int, default=3, help="repetitions of ingest and producer (median)"
     )
     parser.add_argument(
@@ -45,6 +50,8 @@ def parse(argv: list[str] | None = None) -> Options:
         parser.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
     if args.scale <= 0 or args.runs < 1:
         parser.error("--scale must be > 0 and --runs >= 1")
+    if args.rows is not None and args.rows < 1:
+        parser.error("--rows must be >= 1")
     return Options(
         scale=args.scale,
         runs=args.runs,
@@ -53,6 +60,7 @@ def parse(argv: list[str] | None = None) -> Options:
         work_dir=args.work_dir,
         keep_work=args.keep_work,
         kafka_engine_python=args.kafka_engine_python,
+        rows=args.rows,
     )
 
 

@@ -26,21 +26,26 @@ class Sizes:
     read_sessions: int  # session reads measured
     read_exports: int
     read_aggregates: int
+    api_reads: int  # session reads per measurement (per concurrency, direct and HTTP each)
+    api_concurrency: tuple[int, ...]  # concurrent viewers, one measurement each
     producer_events: int
     profile_events: int
     runs: int  # repetitions of ingest and producer measurements (median reported)
 
     @classmethod
-    def for_scale(cls, scale: float, runs: int) -> Sizes:
+    def for_scale(cls, scale: float, runs: int, rows: int | None = None) -> Sizes:
+        """``rows``: the stored rows for reads, instead of 10M x ``scale``."""
         return cls(
             ingest_events=scaled(1_000_000, scale, 5_000),
             freshness_rates=(5_000, 1_000),
             freshness_seconds=max(10.0, 60.0 * scale),
             freshness_sample_every=50,
-            read_rows=scaled(10_000_000, scale, 50_000),
+            read_rows=rows if rows is not None else scaled(10_000_000, scale, 50_000),
             read_sessions=300,
             read_exports=60,
             read_aggregates=30,
+            api_reads=320,
+            api_concurrency=(1, 16),
             producer_events=scaled(60_000, scale, 5_000),
             profile_events=scaled(200_000, scale, 5_000),
             runs=runs,

@@ -102,6 +102,34 @@ def reads_rows(section: dict[str, Any]) -> list[Row]:
     ]
 
 
+def api_rows(section: dict[str, Any]) -> list[Row]:
+    """Per concurrency: HTTP p50/p99 beside the direct call's, and their ratio."""
+    goals = {"1": 10.0, "16": 20.0}
+    rows: list[Row] = []
+    for level, m in section["concurrency"].items():
+        http, direct, ratio = m["http_ms"], m["direct_ms"], m["http_over_direct"]
+        limit = goals.get(level)
+        rows.append(
+            (
+                f"GET session trail over HTTP, {level} viewer(s), {section['rows']:,} rows",
+                f"p50 {http['p50']:.1f} / p99 {http['p99']:.1f} ms",
+                f"direct p50 {direct['p50']:.1f} / p99 {direct['p99']:.1f} ms; "
+                f"x{ratio['p50']:.2f} / x{ratio['p99']:.2f}",
+                _goal(http["p99"] <= limit, f"p99 <= {limit:.0f} ms") if limit else "",
+            )
+        )
+        one = m["direct_one_connection_ms"]
+        rows.append(
+            (
+                f"  direct, reads on the writer's one connection, {level} viewer(s)",
+                f"p50 {one['p50']:.1f} / p99 {one['p99']:.1f} ms",
+                f"read pool x{m['read_pool_gain']['p50']:.2f} / x{m['read_pool_gain']['p99']:.2f}",
+                "",
+            )
+        )
+    return rows
+
+
 def producer_rows(section: dict[str, Any]) -> list[Row]:
     rates = {k: median(v) for k, v in section["events_per_s"].items()}
     overhead = section["overhead_pct"]
@@ -151,6 +179,7 @@ def table(results: dict[str, Any]) -> str:
         "ingest": ingest_rows,
         "freshness": freshness_rows,
         "reads": reads_rows,
+        "api": api_rows,
         "producer": producer_rows,
         "profile": profile_rows,
     }

@@ -21,7 +21,7 @@ from benchmarks.plan import Plan, Sizes
 from benchmarks.procs import Worker
 from benchmarks.stats import median
 
-SECTIONS = ("ingest", "reads", "freshness", "producer", "profile")
+SECTIONS = ("ingest", "reads", "api", "freshness", "producer", "profile")
 RESULTS = Path(__file__).resolve().parent / "results"
 # The Kafka engine's knobs: flush a block at least every 500 ms (our consumer's batch age),
 # everything else ClickHouse's defaults (one consumer per table, i.e. per topic).
@@ -37,6 +37,7 @@ class Options:
     work_dir: Path | None
     keep_work: bool
     kafka_engine_python: Path | None
+    rows: int | None = None  # stored rows for reads and api (default 10M x scale)
 
 
 def log(message: str) -> None:
@@ -58,7 +59,11 @@ def run(options: Options) -> dict[str, Any]:
     bootstrap = options.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or kafka_up()
     work = options.work_dir or Path(tempfile.mkdtemp(prefix="audit-trail-bench-"))
     plan = Plan(
-        stamp.lower(), options.scale, Sizes.for_scale(options.scale, options.runs), bootstrap, work
+        stamp.lower(),
+        options.scale,
+        Sizes.for_scale(options.scale, options.runs, options.rows),
+        bootstrap,
+        work,
     )
     logs = work / "logs"
     timings: dict[str, float] = {}
@@ -78,7 +83,7 @@ def run(options: Options) -> dict[str, Any]:
         topics.create(
             bootstrap, [ingest_layout, confluent, *fresh_layouts.values(), producer_layout]
         )
-        needs_fill = {"ingest", "reads", "profile"} & set(options.sections)
+        needs_fill = {"ingest", "reads", "api", "profile"} & set(options.sections)
         if needs_fill:
             with_copy = "ingest" in options.sections
             sections["fill"] = timed(
@@ -100,23 +105,27 @@ def run(options: Options) -> dict[str, Any]:
                 "ingest", timings, lambda: ingest_section(plan, confluent, python, logs)
             )
             store_for_reads = Path(sections["ingest"]["runs"]["ours_1p"][-1]["data_dir"])
+        if {"reads", "api"} & set(options.sections) and store_for_reads is None:
+            store_for_reads = Path(
+                timed(
+                    "ingest for reads",
+                    timings,
+                    lambda: ingest.ours_one(
+                        bootstrap,
+                        ingest_layout,
+                        plan.sizes.ingest_events,
+                        work / "reads-store",
+                        logs,
+                    ),
+                )["data_dir"]
+            )
         if "reads" in options.sections:
-            if store_for_reads is None:
-                store_for_reads = Path(
-                    timed(
-                        "ingest for reads",
-                        timings,
-                        lambda: ingest.ours_one(
-                            bootstrap,
-                            ingest_layout,
-                            plan.sizes.ingest_events,
-                            work / "reads-store",
-                            logs,
-                        ),
-                    )["data_dir"]
-                )
             sections["reads"] = timed(
                 "reads", timings, lambda: reads_section(plan, store_for_reads, logs)
+            )
+        if "api" in options.sections:
+            sections["api"] = timed(
+                "api", timings, lambda: api_section(plan, store_for_reads, logs)
             )
         if "freshness" in options.sections:
             sections["freshness"] = timed(
@@ -207,6 +216,29 @@ def reads_section(plan: Plan, store: Path, logs: Path) -> dict[str, Any]:
             "sessions": sizes.read_sessions,
             "exports": sizes.read_exports,
             "aggregates": sizes.read_aggregates,
+        },
+        logs,
+        env=env,
+    ).wait(timeout_s=3600)
+    return {**done.last("result"), "peak_rss_mb": done.peak_rss_mb}
+
+
+def api_section(plan: Plan, store: Path | None, logs: Path) -> dict[str, Any]:
+    if store is None:
+        raise RuntimeError("the api section needs the ingest store")
+    layout = plan.topics.layout("ingest")
+    sizes = plan.sizes
+    env = {"AUDIT_DATA_DIR": str(store), "KAFKA_BOOTSTRAP_SERVERS": plan.bootstrap}
+    done = Worker(
+        "api",
+        "api_reads",
+        {
+            "target_rows": sizes.read_rows,
+            "base_topics": [layout.session, layout.transaction],
+            "reads": sizes.api_reads,
+            "concurrency": list(sizes.api_concurrency),
+            "lever_sessions": 150,
+            "logs": str(logs),
         },
         logs,
         env=env,

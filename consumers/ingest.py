@@ -400,7 +400,6 @@ class IngestService:
         if now - self._lag_checked < self.config.watch_every_s:
             return
         self._lag_checked = now
-        self.metrics.tick(now)
         assigned = sorted(self.consumer.assignment())
         try:
             facts = self.partitions.facts(assigned)

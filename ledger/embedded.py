@@ -10,7 +10,8 @@ Limits of chDB 4.4 this adapter lives with (checked by running it):
 - ``insert_deduplication_token`` works on a plain MergeTree once the table sets
   ``non_replicated_deduplication_window``; the dedup log survives a reopen.
 
-One connection, used under a lock: chDB runs one statement at a time per connection.
+One connection for statements that change things, used under a lock: chDB runs one
+statement at a time per connection. Reads borrow from a few more (``embedded_pool``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from chdb.state.sqlitelike import Connection
 from ledger import json_results
 from ledger.arrow_rows import arrow_stream
 from ledger.columns import Column
+from ledger.embedded_pool import READ_CONNECTIONS, ReadPool
 from ledger.embedded_readonly import EmbeddedReadOnly
 from ledger.errors import (
     EmbeddedPathInUse,
@@ -41,12 +43,20 @@ from schemas import InvalidInput
 class EmbeddedStore(SqlStore):
     """The trail in a chDB directory; this process must be the only one using it."""
 
-    def __init__(self, path: Path, database: str = "audit", *, create: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        database: str = "audit",
+        *,
+        create: bool = True,
+        read_connections: int = READ_CONNECTIONS,
+    ) -> None:
         self.path = Path(path)
         self.database = check_database(database)
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._read_only: EmbeddedReadOnly | None = None
+        self._reads: ReadPool | None = None  # until the database is known to exist
         try:
             self._conn: Any = Connection(str(self.path))
         except RuntimeError as exc:
@@ -65,6 +75,16 @@ class EmbeddedStore(SqlStore):
             )
         self._execute(f"USE {self.database}")
         self._execute(f"SET {json_results.OUTPUT_SETTINGS}")
+        if read_connections > 0:
+            self._reads = ReadPool(str(self.path), self._prepare, read_connections)
+
+    def _prepare(self, conn: Any) -> None:
+        """A read connection in the state of the store's own."""
+        try:
+            conn.query(f"USE {self.database}")
+            conn.query(f"SET {json_results.OUTPUT_SETTINGS}")
+        except RuntimeError as exc:
+            raise from_engine(str(exc), "chDB read connection failed") from exc
 
     def _live(self) -> Any:
         if self._conn is None:
@@ -84,7 +104,20 @@ class EmbeddedStore(SqlStore):
         self._run(sql, None)
 
     def _select(self, sql: str, params: Mapping[str, Any] | None) -> Selected:
-        result = json_results.decode(self._run(sql, params))
+        if self._reads is None:
+            raw = self._run(sql, params)
+        else:
+            self._live()  # a closed store says so, whichever connection would answer
+            rendered = for_embedded(params)
+
+            def use(conn: Any) -> bytes:
+                try:
+                    return bytes(conn.query(sql, "JSONCompact", params=rendered).bytes())
+                except RuntimeError as exc:
+                    raise from_engine(str(exc), "chDB query failed") from exc
+
+            raw = self._reads.run(use)
+        result = json_results.decode(raw)
         return Selected(result.names, result.rows)
 
     def _insert(
@@ -124,6 +157,8 @@ class EmbeddedStore(SqlStore):
         return self._read_only
 
     def close(self) -> None:
+        if self._reads is not None:
+            self._reads.close()
         if self._read_only is not None:
             self._read_only.close()
             self._read_only = None

@@ -8,20 +8,62 @@ from typing import Annotated
 
 import typer
 
-from audit_trail import logs
-from audit_trail.cli import (
-    chain_cmd,
-    events_cmd,
-    migrate_cmd,
-    proof_cmd,
-    reader_cmd,
-    schemas_cmd,
-    serve_cmd,
-    stack_cmd,
-    token_cmd,
-    trail_cmd,
-)
-from schemas import AuditTrailError, InvalidInput
+from audit_trail import local_broker, logs
+from audit_trail.cli.lazy import Lazy, group_with
+
+# Every sub-command, in the order the help lists them. Its module is imported only when it
+# runs (or shows its own help): `--help` and `--version` load neither Kafka, chDB, pyarrow
+# nor the HTTP stack. The summary is the first sentence of the command's help (checked by
+# tests/unit/test_cli_startup.py).
+_C = "audit_trail.cli."
+COMMANDS = (
+    Lazy("migrate", _C + "migrate_cmd:migrate",
+         "Create the database, apply migrations, set retention TTLs from the settings."),
+    Lazy("serve", _C + "serve_cmd:serve",
+         "The consumer plus the HTTP API (/v1/..., /metrics, /healthz, /readyz, /docs)."),
+    Lazy("produce", _C + "events_cmd:produce",
+         "Send the events of a JSON Lines file (one event per line, each with its event_id, "
+         "the idempotency key)."),
+    Lazy("simulate", _C + "events_cmd:simulate",
+         "Play a realistic platform day into Kafka and print how many events of each type."),
+    Lazy("topics", _C + "trail_cmd:topics",
+         "Create missing topics (with the retention of the erasure promise) and check the "
+         "existing ones: exits 1, saying what differs, when one keeps data longer."),
+    Lazy("consume", _C + "trail_cmd:consume", "Consume both event topics into the trail."),
+    Lazy("verify", _C + "trail_cmd:verify",
+         "Recompute every hash chain, check offsets are contiguous and event_id unique, and "
+         "that each partition's leaves still give its signed Merkle root."),
+    Lazy("timeline", _C + "trail_cmd:timeline", "A session's events in order (auditor's view)."),
+    Lazy("counts", _C + "trail_cmd:counts",
+         "Stored events per type (each event once; repeats of an event_id counted apart)."),
+    Lazy("trail", _C + "reader_cmd:trail",
+         "A session's trail as ROLE may see it (participants only; auditors everything)."),
+    Lazy("payments", _C + "reader_cmd:payments",
+         "The payment attempts, outcomes and refunds of one booking or transaction."),
+    # A query may start with "--" (a comment): it is the argument, not an unknown option.
+    Lazy("sql", _C + "reader_cmd:sql",
+         "Run one read-only query of the analyst views; writes, DDL and other tables are "
+         "refused.",
+         context_settings={"ignore_unknown_options": True}),
+    Lazy("export", _C + "reader_cmd:export",
+         "Everything the trail holds about one person, decrypted, machine-readable."),
+    Lazy("erase", _C + "reader_cmd:erase",
+         "Destroy the subject's personal-data key: their personal fields read as erased "
+         "everywhere; billing fields are kept until their retention ends."),
+    Lazy("checkpoint", _C + "proof_cmd:checkpoint",
+         "Print each partition's latest signed checkpoint (C2SP signed-note text)."),
+    Lazy("prove", _C + "proof_cmd:prove",
+         "Write a proof bundle: an event's inclusion in its signed tree, or (--consistency) "
+         "that one checkpoint extends another."),
+    Lazy("verify-proof", _C + "proof_cmd:verify_proof",
+         "Check a proof bundle with the public key alone: exits 1 naming the first bad leaf."),
+    Lazy("schemas", _C + "schemas_cmd:app", "Inspect and check the Avro schemas."),
+    Lazy("token", _C + "token_cmd:app", "Viewer tokens for the HTTP API."),
+    Lazy("stack", _C + "stack_cmd:app",
+         "Run a local Apache Kafka broker (KRaft) for demos and tests."),
+    Lazy("chain", _C + "chain_cmd:app", "The trail's hash chains and their segments."),
+    Lazy("keys", _C + "proof_cmd:keys_app", "The checkpoint signing key."),
+)  # fmt: skip
 
 app = typer.Typer(
     name="audit-trail",
@@ -29,6 +71,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=group_with(COMMANDS),
+    # Plain text: rendering with rich would double the CPU `audit-trail --help` takes
+    # (rich loads and lays out its panels). Each command's own help keeps rich.
+    rich_markup_mode=None,
 )
 
 
@@ -50,32 +96,10 @@ def _root(
     """Event-sourced audit trail: Avro events over Kafka into ClickHouse."""
 
 
-app.add_typer(schemas_cmd.app, name="schemas")
-app.add_typer(token_cmd.app, name="token")
-app.command("migrate")(migrate_cmd.migrate)
-app.command("serve")(serve_cmd.serve)
-app.add_typer(stack_cmd.app, name="stack")
-app.add_typer(chain_cmd.app, name="chain")
-app.command("produce")(events_cmd.produce)
-app.command("simulate")(events_cmd.simulate)
-app.command("topics")(trail_cmd.topics)
-app.command("consume")(trail_cmd.consume)
-app.command("verify")(trail_cmd.verify)
-app.command("timeline")(trail_cmd.timeline)
-app.command("counts")(trail_cmd.counts)
-app.command("trail")(reader_cmd.trail)
-app.command("payments")(reader_cmd.payments)
-# A query may start with "--" (a comment): it is the argument, not an unknown option.
-app.command("sql", context_settings={"ignore_unknown_options": True})(reader_cmd.sql)
-app.command("export")(reader_cmd.export)
-app.command("erase")(reader_cmd.erase)
-app.add_typer(proof_cmd.keys_app, name="keys")
-app.command("checkpoint")(proof_cmd.checkpoint)
-app.command("prove")(proof_cmd.prove)
-app.command("verify-proof")(proof_cmd.verify_proof)
-
-
 def main() -> None:
+    # The local Kafka stack is development tooling: runtime code never imports it, so the
+    # CLI tells it how to find the stack's broker (used when KAFKA_BOOTSTRAP_SERVERS is unset).
+    local_broker.register(_stack_broker)
     for problem in logs.configure():
         logging.getLogger("audit_trail").warning("%s", problem)
     # Library loggers must not print tracebacks for failures the CLI reports in one line
@@ -84,7 +108,10 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as exc:  # a missing argument, an option's bad value
-        if exc.format_message().strip():  # else: no arguments, the help is shown already
+        if type(exc).__name__ == "NoArgsIsHelpError":  # plain help: the message is the help
+            typer.echo(exc.format_message())
+            sys.exit(exc.exit_code)
+        if exc.format_message().strip():  # else: no arguments, rich showed the help already
             typer.echo(f"error: {_one_line(exc.format_message())}", err=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
@@ -92,12 +119,24 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):  # Ctrl-C, or "no" at a confirmation
         typer.echo("aborted", err=True)
         sys.exit(1)
-    except AuditTrailError as exc:
+    except Exception as exc:
+        # Imported here: the contract package loads fastavro, which `--help` need not.
+        from schemas import AuditTrailError, InvalidInput
+
+        if not isinstance(exc, AuditTrailError):
+            raise
         # One line, no traceback: 2 when the input or a setting must change (usage),
         # 1 when the program failed at run time (store or broker away, broken state).
         typer.echo(f"error: {_one_line(str(exc))}", err=True)
         sys.exit(2 if isinstance(exc, InvalidInput) else 1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _stack_broker() -> str | None:
+    from audit_trail.stack import kafka_status  # the stack loads only when asked
+
+    status = kafka_status()
+    return status.bootstrap if status.running and status.bootstrap else None
 
 
 def _one_line(text: str) -> str:

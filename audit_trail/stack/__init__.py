@@ -8,10 +8,13 @@ broker. With KAFKA_BOOTSTRAP_SERVERS set, it only ensures topics on that broker 
 Run by hand with `python -m audit_trail.stack up|down|status`.
 """
 
+# Topic names and creation are runtime code (audit_trail.topics); re-exported here for the
+# stack's own callers. The dependency points one way: runtime never imports the stack.
+from audit_trail.topic_configs import DEFAULT_RETENTION_DAYS
+from audit_trail.topics import DEFAULT_TOPICS, TopicLayout, ensure_topics
+
 from .lifecycle import StackStatus, kafka_down, kafka_reset, kafka_status, kafka_up
 from .paths import stack_dir
-from .topic_configs import DEFAULT_RETENTION_DAYS
-from .topics import DEFAULT_TOPICS, TopicLayout, ensure_topics
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from audit_trail.topic_configs import DEFAULT_RETENTION_DAYS
+from audit_trail.topics import DEFAULT_TOPICS, ensure_topics
+
 from . import kraft, maven, process, secure_listener
 from .errors import StackError, with_log_tails
 from .paths import StackPaths, external_bootstrap
@@ -31,8 +34,6 @@ from .state import (
     write_cluster,
     write_state,
 )
-from .topic_configs import DEFAULT_RETENTION_DAYS
-from .topics import DEFAULT_TOPICS, ensure_topics
 
 log = logging.getLogger(__name__)
 

@@ -288,6 +288,45 @@ def test_operations_endpoints(served: Served) -> None:
     assert "/v1/sessions/{session_id}/trail" in spec["paths"]
 
 
+# Suffixes that name a unit (Prometheus naming: base units, plural), and gauges that are
+# a 0/1 state rather than a quantity.
+UNITS = ("_seconds", "_bytes", "_records", "_rows", "_events", "_ratio")
+STATES = {"audit_store_available"}
+
+
+def test_metrics_follow_prometheus_naming(served: Served) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    _wait(lambda: "audit_ingest_rows_total{" in httpx.get(f"{served.url}/metrics").text, "rows")
+    text = httpx.get(f"{served.url}/metrics").text
+    families = list(text_string_to_metric_families(text))
+    names = [f.name for f in families]
+    assert len(names) == len(set(names)), "a metric family is exposed twice"
+    ours = [f for f in families if f.name.startswith("audit_")]
+    assert ours, text[:500]
+    for family in ours:
+        samples = {s.name for s in family.samples}
+        if family.type == "counter":
+            # (A labelled counter with no child yet has no sample: nothing to check.)
+            assert samples <= {f"{family.name}_total"}, f"{family.name}: counters end in _total"
+        elif family.type == "histogram":
+            assert family.name.endswith(UNITS), f"{family.name}: a histogram names its unit"
+        elif family.type == "gauge":
+            # A rate is a counter's job: Prometheus derives it with rate().
+            assert not any(w in family.name for w in ("per_second", "throughput", "_rate")), (
+                f"{family.name}: no gauge holds a rate"
+            )
+            if family.name in STATES:
+                assert {s.value for s in family.samples} <= {0.0, 1.0}
+            else:
+                assert family.name.endswith((*UNITS, "_info")), f"{family.name}: name the unit"
+        else:
+            raise AssertionError(f"{family.name}: unexpected type {family.type}")
+    build = next(f for f in families if f.name == "audit_build_info")
+    assert [s.value for s in build.samples] == [1.0] and build.samples[0].labels["version"]
+    assert "process_cpu_seconds" in names and "process_resident_memory_bytes" in names
+
+
 def test_careless_and_hostile_requests_get_one_problem_line(served: Served) -> None:
     auditor = {**auth(token("auditor", "a-1")), "content-type": "application/json"}
     cases = [

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from audit_trail.stack import topic_configs
-from audit_trail.stack.errors import StackError
-from audit_trail.stack.topics import TopicLayout
+from audit_trail import topic_configs
+from audit_trail.topic_layout import TopicLayout, TopicsError
 from ledger.columns import INDEX, ROW_COLUMNS
 from ledger.privacy import (
     ERASED,
@@ -184,5 +183,5 @@ def test_every_topic_but_the_erasures_expires() -> None:
 
 
 def test_one_topic_in_two_roles_is_refused() -> None:
-    with pytest.raises(StackError, match="its own name"):
+    with pytest.raises(TopicsError, match="its own name"):
         TopicLayout("audit.session-events", "t", "d", "audit.session-events")

@@ -1,9 +1,9 @@
-"""The project's Kafka topic names, and creating them on a broker if they are missing.
+"""Creating the project's Kafka topics on a broker if they are missing.
 
-Topic names live here, once: producers, consumers, tests and the stack all import
-`DEFAULT_TOPICS` instead of repeating string literals. `ensure_topics` works on any broker, the
-local stack's or an external one given by KAFKA_BOOTSTRAP_SERVERS. Topics it creates carry
-the retention of the erasure promise (`topic_configs`); topics that exist already are
+Runtime code (settings, wiring), not the local stack (development tooling, which imports
+this), owns topic names (`topic_layout`) and their creation. `ensure_topics` works on any
+broker, the local stack's or an external one given by KAFKA_BOOTSTRAP_SERVERS. Topics it
+creates carry the retention of the erasure promise (`topic_configs`); topics that exist already are
 checked against it and reported, never changed.
 """
 
@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import astuple, dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from . import topic_configs
-from .errors import StackError
-from .topic_configs import DEFAULT_RETENTION_DAYS, TopicConfigs
+from audit_trail import topic_configs
+from audit_trail.topic_configs import DEFAULT_RETENTION_DAYS, TopicConfigs
+from audit_trail.topic_layout import DEFAULT_TOPICS, TopicLayout, TopicsError
+
+__all__ = ["DEFAULT_TOPICS", "TopicLayout", "TopicsError", "ensure_topics"]
 
 log = logging.getLogger(__name__)
 
@@ -32,41 +33,6 @@ _REQUEST_TIMEOUT_MS = 30_000
 _BOOTSTRAP_TIMEOUT_MS = 30_000
 # Creating topics is asynchronous on KRaft: leaders appear a little after the create response.
 _READY_TIMEOUT_MS = 30_000
-
-
-DEFAULT_ERASURES_TOPIC = "audit.erasures"
-
-
-@dataclass(frozen=True)
-class TopicLayout:
-    session: str
-    transaction: str
-    dead_letter: str
-    # Erasure notices (compacted, never expiring): every store built from Kafka applies them.
-    erasures: str = DEFAULT_ERASURES_TOPIC
-
-    def __post_init__(self) -> None:
-        names = self.names()
-        if len(set(names)) != len(names):
-            # One topic in two roles would get one role's configs: say so instead.
-            raise StackError(f"each topic needs its own name, got {', '.join(names)}")
-
-    def names(self) -> tuple[str, ...]:
-        return tuple(str(name) for name in astuple(self))
-
-    def configs(self, retention_days: int) -> dict[str, TopicConfigs]:
-        """Each topic's configs: expiring for what holds personal data, compacted erasures."""
-        expiring = topic_configs.expiring(retention_days)
-        configs = {name: expiring for name in self.names()}
-        configs[self.erasures] = topic_configs.never_expiring_compacted()
-        return configs
-
-
-DEFAULT_TOPICS = TopicLayout(
-    session="audit.session-events",
-    transaction="audit.transaction-events",
-    dead_letter="audit.dead-letter",
-)
 
 
 def ensure_topics(
@@ -90,23 +56,24 @@ def ensure_topics(
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap,
-            client_id="audit-trail-stack-topics",
+            client_id="audit-trail-topics",
             request_timeout_ms=_REQUEST_TIMEOUT_MS,
             bootstrap_timeout_ms=_BOOTSTRAP_TIMEOUT_MS,
             **(kafka_config or {}),
         )
     except KafkaError as exc:
-        raise StackError(
+        raise TopicsError(
             f"cannot reach Kafka at {bootstrap} within {_BOOTSTRAP_TIMEOUT_MS // 1000}s to "
             f"create topics ({exc!r}); check that the "
-            "broker is up (`python -m audit_trail.stack status`) or fix KAFKA_BOOTSTRAP_SERVERS"
+            "broker is up (`audit-trail stack status` for the local one) or fix "
+            "KAFKA_BOOTSTRAP_SERVERS"
         ) from exc
     try:
         _create_missing(admin, bootstrap, configs, partitions, layout.erasures)
         admin.wait_for_topics(list(names), timeout_ms=_READY_TIMEOUT_MS)
         problems = _check_existing(admin, configs)
     except KafkaError as exc:
-        raise StackError(
+        raise TopicsError(
             f"creating topics {', '.join(names)} on {bootstrap} failed: {exc!r}; "
             "check the broker log, or that this client may create topics on that cluster"
         ) from exc
@@ -144,7 +111,7 @@ def _create_missing(
             message = topic.get("error_message") or f"error code {code}"
             failures.append(f"{topic['name']}: {message}")
     if failures:
-        raise StackError(
+        raise TopicsError(
             f"Kafka at {bootstrap} refused to create topics: {'; '.join(failures)}. "
             "Check the broker's topic policy and ACLs, or create them by hand."
         )
