@@ -14,9 +14,9 @@ from consumers.envelope import PayloadTypeMismatch, check_payload_type, envelope
 from ledger import UnstorableRecord, dead_letter_row, trail_row
 from ledger.columns import INDEX
 from ledger.rows import with_envelope_flags
-from producers.events import InvalidEvent, event_from_avro
 from schemas import AvroCodec, DecodeError, MalformedDatum, TruncatedDatum
 from schemas.codec import HEADER_SIZE
+from schemas.events.parsing import InvalidEvent, event_from_avro
 
 _OCCURRED_AT = INDEX["occurred_at"]
 _SESSION_ID = INDEX["session_id"]

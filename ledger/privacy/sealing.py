@@ -1,10 +1,10 @@
 """Sealing the personal columns of trail rows on the way in, opening them on the way out.
 
-Whose data a personal column is decides the key that seals it:
-- payer_name, payer_email: the payer's (``payer_id``, or the actor when a row has no
-  payer), purpose ``billing``: accounting records kept 5 years, an erasure keeps them;
-- every other personal column (network_ip/country/region/city, and any added later):
-  the actor's (``actor_id``), purpose ``personal``.
+Whose data a personal column is decides the key that seals it, as the catalogue
+declares (``schemas.catalogue``, ``Personal``): today payer_name and payer_email are the
+payer's (``payer_id``, or the actor when a row has no payer), purpose ``billing``
+(accounting records kept 5 years, an erasure keeps them); network_ip/country/region/city
+are the actor's (``actor_id``), purpose ``personal``.
 
 An erased subject's values (``Erasures``: what the erasures topic says, for an event that
 happened before the erasure) are stored as ``ERASED`` instead: never in clear, and never
@@ -28,13 +28,13 @@ from ledger.privacy.cipher import ValueSealer, aad_for, is_sealed, open_parsed, 
 from ledger.privacy.errors import SealedValueCorrupt, UnsealableRow
 from ledger.privacy.keys import KeyStore, Purpose
 from ledger.rows import Row
+from schemas.catalogue import owner_field, personal_fields
 
 ERASED = "[erased]"
 
-# Personal columns that are not the actor's: column -> (subject column, purpose).
-_NOT_THE_ACTORS: dict[str, tuple[str, Purpose]] = {
-    "payer_name": ("payer_id", "billing"),
-    "payer_email": ("payer_id", "billing"),
+# The sealing plan: personal column -> (the column naming whose it is, key purpose).
+_PLAN: dict[str, tuple[str, Purpose]] = {
+    name: (owner_field(how), how.purpose) for name, how in personal_fields().items()
 }
 _ACTOR = INDEX["actor_id"]
 _EVENT_ID = INDEX["event_id"]
@@ -59,7 +59,9 @@ def _personal(column: Column) -> PersonalColumn:
     # A sealed value is text: only String columns can hold it.
     if column.type not in ("String", "Nullable(String)"):
         raise UnsealableRow(f"personal column {column.name} is {column.type}, not a String")
-    subject, purpose = _NOT_THE_ACTORS.get(column.name, ("actor_id", "personal"))
+    if column.name not in _PLAN:
+        raise UnsealableRow(f"personal column {column.name} is not in the catalogue's plan")
+    subject, purpose = _PLAN[column.name]
     return PersonalColumn(column.name, INDEX[column.name], INDEX[subject], purpose)
 
 

@@ -18,8 +18,8 @@ from producers.events import (
     Source,
     parse_event_json,
 )
-from producers.events.envelope import ENVELOPE_FIELDS
 from schemas import default_registry
+from schemas.events.envelope import ENVELOPE_FIELDS
 from tests.support.samples import one_of_each
 
 FORBIDDEN_CONTENT = {"text", "content", "body", "note_text", "message_text", "file_bytes", "data"}

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from producers.events.envelope import (
+from schemas.events.envelope import (
     ByteSize,
     Event,
     Identifier,
