@@ -6,16 +6,18 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import re
 from pathlib import Path
 
 import pytest
 
 from audit_trail.cli.reader_cmd import _SHOWN
-from ledger.columns import COLUMN_NAMES, INDEX
+from ledger.columns import COLUMN_NAMES, INDEX, ROW_COLUMNS
 from ledger.participation import PROOF_EVENT_TYPES
 from ledger.privacy.sealing import PERSONAL_COLUMNS
 from ledger.retention import RetentionPolicy
 from ledger.subjects import subject_columns, subjects_sql
+from ledger.trail_row import TrailRow
 from schemas import default_registry
 from schemas.catalogue import EVENTS, EventSpec, Personal, TookPart, _check
 from schemas.events.envelope import Event
@@ -110,3 +112,13 @@ def test_every_type_has_its_categorys_retention_in_the_ttl() -> None:
         listed = f"'{spec.event_type}'" in ttl
         assert listed == (spec.retention != "other")  # "other": every type not listed
     assert policy.category_of("dead_letter", "dead_letter") == "other"
+
+
+def test_the_named_row_is_the_columns_and_its_typed_fields_sit_where_they_say() -> None:
+    row = TrailRow._make(range(len(ROW_COLUMNS)))
+    assert TrailRow._fields == tuple(c.name for c in ROW_COLUMNS)
+    source = (ROOT / "ledger" / "trail_row.py").read_text(encoding="utf-8")
+    typed = re.findall(r"^        (\w+): ", source, re.MULTILINE)
+    assert typed, "the type checker's TrailRow declares no fields"
+    for name in typed:
+        assert getattr(row, name) == INDEX[name], name
