@@ -30,6 +30,7 @@ from schemas.events.session import (
     ParticipantJoined,
     ParticipantLeft,
     ParticipantReconnected,
+    ScreenShareStarted,
     SessionAccessAttempted,
     SessionCompleted,
     SessionRated,
@@ -138,7 +139,7 @@ EVENTS: tuple[EventSpec, ...] = (
         shown=("participant_id", "granted"),
     ),
     EventSpec(ParticipantJoined, "other", _PARTICIPANT, took_part=(_JOINED,),
-              shown=("participant_id",)),
+              shown=("participant_id", "waiting_room_ms")),
     EventSpec(ParticipantLeft, "other", _PARTICIPANT, shown=("participant_id",)),
     EventSpec(ParticipantDisconnected, "other", _PARTICIPANT, shown=("participant_id", "reason")),
     EventSpec(
@@ -159,6 +160,7 @@ EVENTS: tuple[EventSpec, ...] = (
         SessionRated, "other", {"rater_id": "rater", "specialist_id": "party"},
         shown=("service_stars",),
     ),
+    EventSpec(ScreenShareStarted, "other", _PARTICIPANT, shown=("participant_id",), since=2),
     # transaction_event
     EventSpec(BookingInitiated, "billing", _BOOKING, took_part=_BOOKING_PROOFS,
               shown=("price_minor", "currency")),
