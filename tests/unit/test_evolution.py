@@ -15,10 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from audit_trail.cli import app
+from consumers.envelope import PayloadTypeMismatch, check_payload_type
 from producers import EventEncoder
 from producers.simulation import schema_version_of, simulate
 from schemas import SESSION_FAMILY, TRANSACTION_FAMILY, AvroCodec, EncodeError, default_registry
-from schemas.events.parsing import event_from_avro
+from schemas.events.parsing import InvalidEvent, event_from_avro
 from schemas.registry import AVRO_DIR
 from tests.support.samples import one_of_each
 
@@ -104,3 +105,26 @@ def test_the_simulator_plays_a_mixed_v1_v2_day() -> None:
         assert not v2_only or schema_version_of(event) is None, event
     assert writers[(SESSION_FAMILY, 1)] > 100 and writers[(SESSION_FAMILY, 2)] > 100, writers
     assert Counter(e.event_type for e in events)["screen_share_started"] > 10
+
+
+def test_a_v1_message_claiming_the_v2_type_is_a_mismatch_not_a_v2_event() -> None:
+    # A careless (or hostile) v1 writer names the new type over an old payload record.
+    joined = one_of_each()["participant_joined"].model_copy(update={"waiting_room_ms": None})
+    record = joined.to_avro() | {"event_type": "screen_share_started"}
+    branch, payload = record["payload"]
+    record["payload"] = (branch, {k: v for k, v in payload.items() if k != "waiting_room_ms"})
+    codec = AvroCodec()
+    v1 = default_registry().versions(SESSION_FAMILY)[0]
+    decoded = codec.decode(codec.encode_with(v1, record))
+    with pytest.raises(PayloadTypeMismatch, match="carries a ParticipantJoined payload"):
+        check_payload_type(decoded.record)
+
+
+def test_a_v2_field_out_of_range_is_an_invalid_event_naming_it() -> None:
+    joined = one_of_each()["participant_joined"]
+    record = joined.to_avro()
+    record["payload"][1]["waiting_room_ms"] = -5
+    codec = AvroCodec()
+    decoded = codec.decode(codec.encode(SESSION_FAMILY, record))
+    with pytest.raises(InvalidEvent, match="waiting_room_ms"):
+        event_from_avro(decoded.record)
