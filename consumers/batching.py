@@ -6,9 +6,9 @@ import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from consumers.dead_letters import DeadLetter
+from ledger.trail_row import TrailRow
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class Item:
     """One Kafka record's trail row (hashes still to come), and its dead letter if bad."""
 
     offset: int
-    row: tuple[Any, ...]
+    row: TrailRow
     letter: DeadLetter | None = None
     # The trail's table partition the row lands in (toYYYYMM(occurred_at)).
     part: int = 0
@@ -75,7 +75,7 @@ class PartitionBatch:
         age = (now if now is not None else time.monotonic()) - self.opened_at
         return len(self.items) >= max_rows or age >= max_age_s
 
-    def rows(self) -> list[tuple[Any, ...]]:
+    def rows(self) -> list[TrailRow]:
         return [item.row for item in self.items]
 
     def letters(self) -> list[DeadLetter]:

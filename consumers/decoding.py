@@ -12,20 +12,17 @@ from consumers.batching import Item
 from consumers.dead_letters import DeadLetter
 from consumers.envelope import PayloadTypeMismatch, check_payload_type, envelope_flags
 from ledger import UnstorableRecord, dead_letter_row, trail_row
-from ledger.columns import INDEX
 from ledger.rows import with_envelope_flags
-from producers.events import InvalidEvent, event_from_avro
+from ledger.trail_row import TrailRow
 from schemas import AvroCodec, DecodeError, MalformedDatum, TruncatedDatum
 from schemas.codec import HEADER_SIZE
-
-_OCCURRED_AT = INDEX["occurred_at"]
-_SESSION_ID = INDEX["session_id"]
+from schemas.events.parsing import InvalidEvent, event_from_avro
 
 
 class Sealer(Protocol):
     """Encrypts a row's personal fields (ledger.privacy.RowSealer)."""
 
-    def seal(self, row: tuple[Any, ...]) -> tuple[Any, ...]: ...
+    def seal(self, row: TrailRow) -> TrailRow: ...
 
 
 def to_item(
@@ -73,7 +70,7 @@ def to_item(
     except UnstorableRecord as exc:
         return _dead(message, value, "unstorable", str(exc), ingested_at)
     # Keyed or placed apart from its session: stored as evidence, flagged (and hashed).
-    flags = envelope_flags(str(row[_SESSION_ID]), message.key, message.partition, partitions)
+    flags = envelope_flags(str(row.session_id), message.key, message.partition, partitions)
     row = with_envelope_flags(row, flags)
     # Personal fields are encrypted before the row is hashed, so the chain covers the
     # ciphertext and survives crypto-shredding.
@@ -81,8 +78,8 @@ def to_item(
     return Item(message.offset, sealed, part=_part(row), flags=flags)
 
 
-def _part(row: tuple[Any, ...]) -> int:
-    when: datetime = row[_OCCURRED_AT]
+def _part(row: TrailRow) -> int:
+    when: datetime = row.occurred_at
     return when.year * 100 + when.month
 
 

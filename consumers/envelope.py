@@ -22,8 +22,8 @@ from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 
 from consumers.metrics import IngestMetrics
-from producers.events import EVENT_TYPES
 from schemas import DeadLetter
+from schemas.catalogue import EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ OFF_PARTITION = "off_partition"  # not in the partition murmur2(session_id) pick
 FLAGS = (KEY_MISSING, KEY_NOT_SESSION, OFF_PARTITION)
 
 # The Avro record each event_type must carry, e.g. audit_trail.session_event.NoteSaved.
-_PAYLOAD_OF: dict[str, str] = {name: cls.avro_name() for name, cls in EVENT_TYPES.items()}
+_PAYLOAD_OF: dict[str, str] = {spec.event_type: spec.avro_branch for spec in EVENTS}
 
 
 class PayloadTypeMismatch(DeadLetter):

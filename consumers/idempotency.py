@@ -16,16 +16,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from consumers.batching import Item, PartitionBatch
 from ledger import DEAD_LETTER, DUPLICATE, Store, duplicate_row
-from ledger.columns import INDEX
 from ledger.idempotency import Place, StoredEvent, differences, event_content, stored_events
 
 log = logging.getLogger(__name__)
-
-_EVENT_ID, _FAMILY, _EVENT_TYPE = INDEX["event_id"], INDEX["family"], INDEX["event_type"]
 
 
 @dataclass
@@ -60,7 +56,7 @@ class Deduplicator:
             for i, item in enumerate(batch.items):
                 if not _is_event(item):
                     continue
-                event_id = str(item.row[_EVENT_ID])
+                event_id = str(item.row.event_id)
                 first = stored.get(event_id)
                 if first is None and event_id in seen:
                     earlier = seen[event_id]
@@ -75,7 +71,7 @@ class Deduplicator:
             differences(first.content, event_content(item.row)) if first.content is not None else []
         )
         row = duplicate_row(item.row, first=str(first.place), conflicts=changed)
-        self.on_repeat(row[_EVENT_TYPE])
+        self.on_repeat(row.event_type)
         if changed:
             self.counts.conflicts += 1
             log.warning(
@@ -91,9 +87,8 @@ class Deduplicator:
 
 
 def _is_event(item: Item) -> bool:
-    return item.letter is None and item.row[_FAMILY] not in (DEAD_LETTER, DUPLICATE)
+    return item.letter is None and item.row.family not in (DEAD_LETTER, DUPLICATE)
 
 
 def _place(item: Item) -> Place:
-    row: Any = item.row
-    return Place(row[INDEX["kafka_topic"]], row[INDEX["kafka_partition"]], item.offset)
+    return Place(item.row.kafka_topic, item.row.kafka_partition, item.offset)

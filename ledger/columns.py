@@ -2,22 +2,26 @@
 
 The DDL in ``migrations/0001_trail.sql`` spells the same list out (migrations are
 immutable SQL), and a contract test checks the created table against ``COLUMNS``.
-Payload columns are one typed Nullable column per distinct payload field name across
-both families; a unit test checks every field of every Avro payload record fits one.
-Avro ``int`` maps to Int32 and ``long`` to Int64 (not narrower types) so a later schema
-version may use the full Avro range without a column type change.
+Payload columns are derived from the Avro schemas (``ledger.payload_columns``), and which
+columns are personal from the catalogue (``schemas.catalogue``): adding an event type or
+a field adds its column here without an edit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ledger.payload_columns import payload_columns
+from schemas.catalogue import personal_fields
+
+_PERSONAL = personal_fields()
+
 
 @dataclass(frozen=True)
 class Column:
     name: str
     type: str
-    # Personal data: encrypted per subject by a later issue, shown to auditors only.
+    # Personal data: sealed with a subject's key (ledger.privacy.sealing), auditors only.
     personal: bool = False
 
 
@@ -44,70 +48,15 @@ DEVICE: tuple[Column, ...] = (
 )
 
 NETWORK: tuple[Column, ...] = (
-    Column("network_ip", "Nullable(String)", personal=True),
-    Column("network_country", "Nullable(String)", personal=True),
-    Column("network_region", "Nullable(String)", personal=True),
-    Column("network_city", "Nullable(String)", personal=True),
+    Column("network_ip", "Nullable(String)", personal="network_ip" in _PERSONAL),
+    Column("network_country", "Nullable(String)", personal="network_country" in _PERSONAL),
+    Column("network_region", "Nullable(String)", personal="network_region" in _PERSONAL),
+    Column("network_city", "Nullable(String)", personal="network_city" in _PERSONAL),
 )
 
-_ID = "Nullable(String)"
-_UUID = "Nullable(UUID)"
-_ENUM = "LowCardinality(Nullable(String))"
-_INT = "Nullable(Int32)"
-_LONG = "Nullable(Int64)"
-_BOOL = "Nullable(Bool)"
-_TIME = "Nullable(DateTime64(6, 'UTC'))"
-
-PAYLOAD: tuple[Column, ...] = (
-    # session_event
-    Column("participant_id", _ID),
-    Column("participant_role", _ENUM),
-    Column("granted", _BOOL),
-    Column("denial_reason", "Nullable(String)"),
-    # A disconnect reason (enum) in session events, free text in transaction events.
-    Column("reason", "Nullable(String)"),
-    Column("offline_ms", _LONG),
-    Column("client_id", _ID),
-    Column("specialist_id", _ID),
-    Column("mode", _ENUM),
-    Column("duration_seconds", _LONG),
-    Column("note_id", _UUID),
-    Column("author_id", _ID),
-    Column("visibility", _ENUM),
-    Column("size_bytes", _LONG),
-    Column("content_sha256", "Nullable(String)"),
-    Column("file_id", _UUID),
-    Column("sender_id", _ID),
-    Column("recipient_id", _ID),
-    Column("media_type", _ENUM),
-    Column("message_id", _UUID),
-    Column("has_attachments", _BOOL),
-    Column("attachment_count", _INT),
-    Column("rater_id", _ID),
-    Column("service_stars", _INT),
-    Column("audio_stars", _INT),
-    Column("video_stars", _INT),
-    # transaction_event
-    Column("booking_id", _UUID),
-    Column("scheduled_start", _TIME),
-    Column("duration_minutes", _INT),
-    Column("price_minor", _LONG),
-    Column("currency", _ENUM),
-    Column("cancelled_by", _ENUM),
-    Column("previous_start", _TIME),
-    Column("new_start", _TIME),
-    Column("transaction_id", _UUID),
-    Column("payer_id", _ID),
-    Column("payer_name", "Nullable(String)", personal=True),
-    Column("payer_email", "Nullable(String)", personal=True),
-    Column("amount_minor", _LONG),
-    Column("method", _ENUM),
-    Column("processor", _ENUM),
-    Column("attempt_number", _INT),
-    Column("processor_reference", _ID),
-    Column("failure_code", _ENUM),
-    Column("failure_message", "Nullable(String)"),
-    Column("refund_id", _UUID),
+# Derived from the Avro schemas (``ledger.payload_columns``); personal as the catalogue says.
+PAYLOAD: tuple[Column, ...] = tuple(
+    Column(name, column_type, personal=name in _PERSONAL) for name, column_type in payload_columns()
 )
 
 KAFKA: tuple[Column, ...] = (

@@ -18,20 +18,18 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from ledger.columns import INDEX
 from ledger.privacy.sealing import PERSONAL_COLUMNS
 from ledger.retention import RetentionPolicy, expired
+from ledger.trail_row import TrailRow
 
 log = logging.getLogger(__name__)
-_FAMILY, _TYPE, _AT = INDEX["family"], INDEX["event_type"], INDEX["occurred_at"]
-_EVENT_ID = INDEX["event_id"]
 _PERSONAL = frozenset(c.index for c in PERSONAL_COLUMNS)
 
 
 class RowSealing(Protocol):
-    def seal(self, row: tuple[Any, ...]) -> tuple[Any, ...]: ...
+    def seal(self, row: TrailRow) -> TrailRow: ...
 
 
 class ExpiryGate:
@@ -48,9 +46,9 @@ class ExpiryGate:
         self.clock = clock
         self.expired: Counter[str] = Counter()  # by retention category
 
-    def seal(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
-        family, event_type = str(row[_FAMILY]), str(row[_TYPE])
-        if expired(self.policy, family, event_type, row[_AT], self.clock()):
+    def seal(self, row: TrailRow) -> TrailRow:
+        family, event_type = str(row.family), str(row.event_type)
+        if expired(self.policy, family, event_type, row.occurred_at, self.clock()):
             category = self.policy.category_of(family, event_type)
             self.expired[category] += 1
             total = sum(self.expired.values())
@@ -58,9 +56,9 @@ class ExpiryGate:
                 log.warning(
                     "event %s (%s, occurred %s) is past its %s retention: the store drops "
                     "it on insert (%d such rows so far)",
-                    row[_EVENT_ID], event_type, row[_AT], category, total,
+                    row.event_id, event_type, row.occurred_at, category, total,
                 )  # fmt: skip
-            return tuple(None if i in _PERSONAL else v for i, v in enumerate(row))
+            return TrailRow._make(None if i in _PERSONAL else v for i, v in enumerate(row))
         return self.inner.seal(row) if self.inner is not None else row
 
     def report(self) -> str:

@@ -21,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger.columns import COLUMNS, HASHED_NAMES, INDEX
-from ledger.rows import DUPLICATE, EVENT_ID_CONFLICT, Row
+from ledger.rows import DUPLICATE, EVENT_ID_CONFLICT
 from ledger.store import Store
+from ledger.trail_row import TrailRow
 
 _NOT_CONTENT = frozenset(
     {"kafka_topic", "kafka_partition", "kafka_offset", "envelope_flags", "schema_version"}
@@ -98,9 +99,9 @@ class RecordedConflict:
     detail: str
 
 
-def event_content(row: Row) -> dict[str, Any]:
+def event_content(row: TrailRow) -> dict[str, Any]:
     """A row's compared content, in the form the store returns it (``CONTENT_SQL``)."""
-    return {name: _plain(row[INDEX[name]]) for name in CONTENT_NAMES}
+    return {name: _plain(getattr(row, name)) for name in CONTENT_NAMES}
 
 
 def _plain(value: Any) -> Any:
@@ -128,9 +129,11 @@ def _shown(name: str, value: Any) -> str:
     return repr(value)
 
 
-def stored_events(store: Store, rows: Sequence[Row], since: datetime) -> dict[str, StoredEvent]:
+def stored_events(
+    store: Store, rows: Sequence[TrailRow], since: datetime
+) -> dict[str, StoredEvent]:
     """The first stored copy, ingested at or after ``since``, of each of ``rows``' ids."""
-    ids = sorted({str(row[INDEX["event_id"]]) for row in rows})
+    ids = sorted({str(row.event_id) for row in rows})
     if not ids:
         return {}
     found = store.query(LOOKUP_SQL, {"ids": ids, "since": since})

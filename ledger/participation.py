@@ -1,4 +1,4 @@
-"""Who took part in a session: the one declaration both SQL and Python read.
+"""Who took part in a session: one rule, rendered in SQL and in Python from the catalogue.
 
 A party (client or specialist) may read a session's trail, and its payments, only if
 the trail proves they took part. Not every event naming a person proves that: a denied
@@ -11,8 +11,10 @@ chat message names its recipient. The proofs, and nothing else (docs/access.md):
   ``granted = true``, in its ``participant_role``;
 - a join: ``participant_id`` of ``participant_joined``, in its ``participant_role``.
 
-``PROOFS`` is rendered into the SQL predicate (``took_part_sql``) and evaluated on
-rows (``took_part``); a test checks both against each other on stored data.
+The catalogue (``schemas.catalogue``, ``TookPart``) declares which events prove it;
+``PROOFS`` groups those declarations; it is rendered into the SQL predicate
+(``took_part_sql``) and evaluated on rows (``took_part``); a test checks both against
+each other on stored data.
 """
 
 from __future__ import annotations
@@ -22,14 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.columns import COLUMNS
+from schemas.catalogue import EVENTS, TookPart
 
-BOOKING_EVENTS = (
-    "booking_initiated",
-    "booking_confirmed",
-    "booking_rescheduled",
-    "booking_cancelled",
-    "session_completed",
-)
 _COLUMN_NAMES = frozenset(c.name for c in COLUMNS)
 
 
@@ -79,17 +75,20 @@ class Proof:
         return (str(person), str(role)) if person and role else None
 
 
-PROOFS = (
-    Proof(BOOKING_EVENTS, "client_id", role="client"),
-    Proof(BOOKING_EVENTS, "specialist_id", role="specialist"),
-    Proof(
-        ("session_access_attempted",),
-        "participant_id",
-        role_column="participant_role",
-        true_column="granted",
-    ),
-    Proof(("participant_joined",), "participant_id", role_column="participant_role"),
-)
+def _proofs() -> tuple[Proof, ...]:
+    """The catalogue's took-part declarations, one ``Proof`` per distinct declaration
+    listing every event type that makes it."""
+    grouped: dict[TookPart, list[str]] = {}
+    for spec in EVENTS:
+        for proof in spec.took_part:
+            grouped.setdefault(proof, []).append(spec.event_type)
+    return tuple(
+        Proof(tuple(types), p.person, role=p.role, role_column=p.role_field, true_column=p.only_if)
+        for p, types in grouped.items()
+    )
+
+
+PROOFS = _proofs()
 
 
 def took_part_sql(me: str = "me", role: str = "role") -> str:

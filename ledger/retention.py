@@ -1,8 +1,11 @@
 """Retention per event category, enforced by ClickHouse TTL on the month-partitioned trail.
 
 Defaults come from the platform's policies: chat, note and file metadata 12 months;
-payment and billing records (the transaction family: bookings, payments, refunds) 5
-years, as accounting law asks; everything else 2 years. Rows go when a merge applies
+payment and billing records (bookings, payments, refunds) 5 years, as accounting law
+asks; everything else (and every row that is not an event: dead letters, duplicates) 2
+years. Which category an event type is in, the catalogue says (``schemas.catalogue``);
+the TTL lists the types by name, so moving a type changes the TTL expression, and drift
+is judged on the whole expression, not only its months. Rows go when a merge applies
 the TTL (ClickHouse runs them in the background; ``OPTIMIZE ... FINAL`` forces one).
 """
 
@@ -14,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ledger.store import Store
+from schemas.catalogue import BY_TYPE, Category, of_category
 
-CHAT_NOTE_FILE = ("chat_message_sent", "note_saved", "file_transferred")
-BILLING_FAMILY = "transaction_event"
+CHAT_NOTE_FILE = of_category("chat_note_file")
+BILLING = of_category("billing")
 
 
 @dataclass(frozen=True)
@@ -34,27 +38,37 @@ class RetentionPolicy:
         """In the order of the TTL clauses ClickHouse reports back."""
         return [self.chat_note_file_months, self.billing_months, self.other_months]
 
-    def category_of(self, family: str, event_type: str) -> str:
-        if event_type in CHAT_NOTE_FILE:
-            return "chat_note_file"
-        return "billing" if family == BILLING_FAMILY else "other"
+    def months_of(self, category: Category) -> int:
+        return {
+            "chat_note_file": self.chat_note_file_months,
+            "billing": self.billing_months,
+            "other": self.other_months,
+        }[category]
+
+    def category_of(self, family: str, event_type: str) -> Category:
+        """The catalogue's category of an event type; "other" for rows that are no event."""
+        # By type alone, as the TTL judges (type names are unique across families).
+        spec = BY_TYPE.get(event_type)
+        return spec.retention if spec is not None else "other"
 
     def ttl_sql(self) -> str:
         chat = ", ".join(f"'{t}'" for t in CHAT_NOTE_FILE)
+        billing = ", ".join(f"'{t}'" for t in BILLING)
         at = "toDateTime(occurred_at)"
         return (
             f"{at} + INTERVAL {self.chat_note_file_months} MONTH DELETE "
             f"WHERE event_type IN ({chat}), "
             f"{at} + INTERVAL {self.billing_months} MONTH DELETE "
-            f"WHERE family = '{BILLING_FAMILY}', "
+            f"WHERE event_type IN ({billing}), "
             f"{at} + INTERVAL {self.other_months} MONTH DELETE "
-            f"WHERE family != '{BILLING_FAMILY}' AND event_type NOT IN ({chat})"
+            f"WHERE event_type NOT IN ({chat}, {billing})"
         )
 
 
 @dataclass(frozen=True)
 class RetentionDrift:
-    """A table whose TTL months differ from the configured policy's."""
+    """A table whose TTL differs from the configured policy's: in its months, or (months
+    equal) in which event types each clause covers."""
 
     table: str
     table_months: list[int]
@@ -62,6 +76,11 @@ class RetentionDrift:
     ttl_sql: str
 
     def __str__(self) -> str:
+        if self.table_months == self.wanted_months:
+            return (
+                f"{self.table}: the table's TTL puts event types in other retention "
+                "categories than the catalogue does (a type was added or moved)"
+            )
         return (
             f"{self.table}: the table keeps rows {self.table_months} months, "
             f"the settings say {self.wanted_months}"
@@ -85,14 +104,26 @@ def retention_drift(store: Store, policy: RetentionPolicy) -> list[RetentionDrif
     drift: list[RetentionDrift] = []
     for table, (months, ttl) in wanted.items():
         current = store.query(
-            "SELECT engine_full FROM system.tables WHERE database = currentDatabase() "
-            "AND name = {t:String}",
-            {"t": table},
+            "SELECT engine_full, formatQuery({q:String}) FROM system.tables "
+            "WHERE database = currentDatabase() AND name = {t:String}",
+            {"t": table, "q": f"ALTER TABLE {table} MODIFY TTL {ttl}"},
         )
-        found = [int(m) for m in re.findall(r"toIntervalMonth\((\d+)\)", str(current[0][0]))]
-        if found != months:
+        engine, formatted = str(current[0][0]), str(current[0][1])
+        found = [int(m) for m in re.findall(r"toIntervalMonth\((\d+)\)", engine)]
+        # ClickHouse's own rendering of both sides, so spelling cannot differ.
+        if _ttl_of(engine) != _ttl_of(formatted):
             drift.append(RetentionDrift(table, found, months, ttl))
     return drift
+
+
+def _ttl_of(sql: str) -> str:
+    """The TTL expression in a table's engine_full, or in ``formatQuery``'s rendering of
+    ``ALTER TABLE t MODIFY TTL ...`` (which wraps the command in parentheses)."""
+    flat = " ".join(sql.split())
+    match = re.search(r"\(MODIFY TTL (.*)\)$", flat) or re.search(
+        r"\bTTL (.*?)(?: SETTINGS .*)?$", flat
+    )
+    return match[1] if match else ""
 
 
 def apply_retention(store: Store, policy: RetentionPolicy) -> bool:
@@ -112,11 +143,7 @@ def expired(
     policy: RetentionPolicy, family: str, event_type: str, occurred_at: datetime, now: datetime
 ) -> bool:
     """Whether a row of this kind and age is past its retention (so may be gone)."""
-    months = {
-        "chat_note_file": policy.chat_note_file_months,
-        "billing": policy.billing_months,
-        "other": policy.other_months,
-    }[policy.category_of(family, event_type)]
+    months = policy.months_of(policy.category_of(family, event_type))
     return _add_months(occurred_at, months) <= now
 
 

@@ -1,4 +1,5 @@
-"""A decoded Avro record plus its Kafka coordinates -> one trail row (a tuple in column order).
+"""A decoded Avro record plus its Kafka coordinates -> one trail row (a ``TrailRow``: a
+named tuple in column order).
 
 The row built here has every column except the two hash columns; ``chain.link`` appends
 them. Values keep their Python types (uuid.UUID or its canonical text, aware datetime, int,
@@ -16,8 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.columns import INDEX, PAYLOAD_NAMES, ROW_COLUMNS
+from ledger.trail_row import TrailRow
 from schemas import InvalidInput
 
+# A row of any width (a trail row, or one with its hash columns linked on).
 Row = tuple[Any, ...]
 
 # DateTime64's range; ClickHouse would clamp anything outside it, breaking the hash chain.
@@ -35,7 +38,6 @@ _DEVICE = tuple(
     for f in ("kind", "os", "os_version", "browser", "browser_version", "app_version")
 )
 _NETWORK = tuple((f, INDEX[f"network_{f}"]) for f in ("ip", "country", "region", "city"))
-_FLAGS = INDEX["envelope_flags"]
 
 
 class UnstorableRecord(InvalidInput):
@@ -51,7 +53,7 @@ def trail_row(
     partition: int,
     offset: int,
     ingested_at: datetime,
-) -> Row:
+) -> TrailRow:
     """The trail row (without prev_hash/row_hash) for one decoded record."""
     if not 0 <= partition <= MAX_UINT16 or offset < 0 or not 0 < schema_version <= MAX_UINT16:
         raise UnstorableRecord(
@@ -93,14 +95,14 @@ def trail_row(
     values[INDEX["kafka_partition"]] = partition
     values[INDEX["kafka_offset"]] = offset
     values[INDEX["ingested_at"]] = _time(ingested_at, "ingested_at")
-    return tuple(values)
+    return TrailRow._make(values)
 
 
-def with_envelope_flags(row: Row, flags: str | None) -> Row:
+def with_envelope_flags(row: TrailRow, flags: str | None) -> TrailRow:
     """``row`` recording what was wrong with its envelope (``consumers.envelope``)."""
     if flags is None:
         return row
-    return (*row[:_FLAGS], flags, *row[_FLAGS + 1 :])
+    return row._replace(envelope_flags=flags)
 
 
 def _nested(values: list[Any], part: Any, fields: tuple[tuple[str, int], ...]) -> None:
@@ -149,7 +151,7 @@ def dead_letter_row(
     reason_code: str,
     reason: str,
     ingested_at: datetime,
-) -> Row:
+) -> TrailRow:
     """The trail's record of a message it could not take: where, when, why, and a digest.
 
     Keeping it in the trail (family ``dead_letter``) keeps offsets contiguous and the
@@ -179,18 +181,17 @@ def dead_letter_row(
     values[INDEX["kafka_partition"]] = partition
     values[INDEX["kafka_offset"]] = offset
     values[INDEX["ingested_at"]] = _time(ingested_at, "ingested_at")
-    return tuple(values)
+    return TrailRow._make(values)
 
 
 DUPLICATE = "duplicate"
 # Fixed namespace: the same Kafka coordinates always give the same duplicate row id.
 _DUPLICATE_NS = uuid.UUID("0d7c6a1e-5b2f-4c8e-a3d9-6e1f4b7a2c90")
-_OFFSET = INDEX["kafka_offset"]
 DUPLICATE_EVENT = "duplicate_event"  # same event_id, same content: a producer's retry
 EVENT_ID_CONFLICT = "event_id_conflict"  # same event_id, other content: a producer's bug
 
 
-def duplicate_row(row: Row, *, first: str, conflicts: list[str] | None = None) -> Row:
+def duplicate_row(row: TrailRow, *, first: str, conflicts: list[str] | None = None) -> TrailRow:
     """The trail's record of a message whose event_id is stored already (at ``first``).
 
     Like a dead letter it keeps its offset, so offsets stay contiguous and the chain
@@ -203,24 +204,27 @@ def duplicate_row(row: Row, *, first: str, conflicts: list[str] | None = None) -
     """
     if len(row) != len(ROW_COLUMNS):
         raise UnstorableRecord(f"a trail row has {len(ROW_COLUMNS)} columns, got {len(row)}")
-    event_type = row[INDEX["event_type"]]
-    coordinates = (row[INDEX["kafka_topic"]], row[INDEX["kafka_partition"]], row[_OFFSET])
+    coordinates = (row.kafka_topic, row.kafka_partition, row.kafka_offset)
     values: list[Any] = [None] * len(ROW_COLUMNS)
     values[: INDEX["device_kind"]] = (
         uuid.uuid5(_DUPLICATE_NS, "/".join(map(str, coordinates))),
         EVENT_ID_CONFLICT if conflicts else DUPLICATE_EVENT,
         DUPLICATE,
-        row[INDEX["schema_version"]],
-        row[INDEX["occurred_at"]],
-        row[INDEX["session_id"]],
+        row.schema_version,
+        row.occurred_at,
+        row.session_id,
         *_INGEST_ACTOR,
     )
-    said = f"event_id {row[INDEX['event_id']]}: {event_type}"
+    said = f"event_id {row.event_id}: {row.event_type}"
     if conflicts:
         reason = f"{said} with other content than stored at {first}: " + "; ".join(conflicts)
     else:
         reason = f"{said} delivered again; stored at {first}"
     values[INDEX["reason"]] = reason[:2000]
-    for name in ("kafka_topic", "kafka_partition", "kafka_offset", "ingested_at"):
-        values[INDEX[name]] = row[INDEX[name]]
-    return tuple(values)
+    duplicate = TrailRow._make(values)
+    return duplicate._replace(
+        kafka_topic=row.kafka_topic,
+        kafka_partition=row.kafka_partition,
+        kafka_offset=row.kafka_offset,
+        ingested_at=row.ingested_at,
+    )

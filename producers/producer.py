@@ -16,7 +16,8 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from producers.events import Event
-from schemas import AvroCodec, Retriable, SchemaVersion
+from producers.older_versions import fit, payload_fields
+from schemas import AvroCodec, EncodeError, Retriable, SchemaVersion
 
 
 class DeliveryFailed(Retriable):
@@ -60,6 +61,9 @@ class EventEncoder:
 
     ``schema_ids``: per family, the schema registry's id of its newest version; given, values
     are written in the Confluent wire format instead of the single-object encoding.
+
+    ``versions``: per family, the schema version to write instead of the newest (a
+    producer not yet upgraded; ``producers.older_versions``). Single-object encoding only.
     """
 
     def __init__(
@@ -67,8 +71,11 @@ class EventEncoder:
         topics: Mapping[str, str],
         codec: AvroCodec | None = None,
         schema_ids: Mapping[str, int] | None = None,
+        versions: Mapping[str, int] | None = None,
     ) -> None:
         self.codec = codec if codec is not None else AvroCodec()
+        if versions and schema_ids is not None:
+            raise ValueError("schema_ids name the newest versions: do not pin older ones too")
         self.topics = dict(topics)
         self.schema_ids = dict(schema_ids) if schema_ids is not None else None
         if self.schema_ids is not None:
@@ -83,22 +90,43 @@ class EventEncoder:
             family: (self.topics[family], self.codec.registry.latest(family))
             for family in self.codec.registry.families
         }
+        self._pinned = dict(versions or {})
+        self._older_fields: dict[int, dict[str, frozenset[str]]] = {}
+        for family, number in self._pinned.items():
+            self._version(family, number)  # an unknown family or version fails here
 
-    def encode(self, event: Event) -> tuple[str, bytes, bytes]:
-        """Topic, key and value for ``event``; raises ``EncodeError`` for a bad record."""
+    def _version(self, family: str, number: int) -> SchemaVersion:
+        for version in self.codec.registry.versions(family):
+            if version.version == number:
+                return version
+        raise ValueError(f"{family} has no schema version {number}")
+
+    def encode(self, event: Event, version: int | None = None) -> tuple[str, bytes, bytes]:
+        """Topic, key and value for ``event``, written with ``version`` (else the pinned or
+        newest one); raises ``EncodeError`` for a bad record or one that version lacks."""
         route = self._routes.get(event.family)
         if route is None:
             self.codec.registry.latest(event.family)  # raises: unknown family
             raise KeyError(event.family)
-        topic, version = route
+        topic, newest = route
+        number = version if version is not None else self._pinned.get(event.family)
+        if number is not None and number != newest.version:
+            if self.schema_ids is not None:
+                raise EncodeError("the Confluent framing writes the newest version only")
+            older = self._version(event.family, number)
+            fields = self._older_fields.get(older.fingerprint)
+            if fields is None:
+                fields = self._older_fields[older.fingerprint] = payload_fields(older)
+            record = fit(older, fields, event.to_avro())
+            return topic, event.key, self.codec.encode_with(older, record)
         if self.schema_ids is not None:
             schema_id = self.schema_ids[event.family]
             return (
                 topic,
                 event.key,
-                self.codec.encode_confluent(version, schema_id, event.to_avro()),
+                self.codec.encode_confluent(newest, schema_id, event.to_avro()),
             )
-        return topic, event.key, self.codec.encode_with(version, event.to_avro())
+        return topic, event.key, self.codec.encode_with(newest, event.to_avro())
 
 
 class AuditProducer:
@@ -111,10 +139,11 @@ class AuditProducer:
         *,
         codec: AvroCodec | None = None,
         schema_ids: Mapping[str, int] | None = None,
+        schema_versions: Mapping[str, int] | None = None,
         client_id: str = "audit-trail-producer",
         **kafka_config: Any,
     ) -> None:
-        self._encoder = EventEncoder(topics, codec, schema_ids)
+        self._encoder = EventEncoder(topics, codec, schema_ids, schema_versions)
         self.codec = self._encoder.codec
         self.topics = self._encoder.topics
         config: dict[str, Any] = {
@@ -140,10 +169,11 @@ class AuditProducer:
         """Topic, key and value for ``event``; raises ``EncodeError`` for a bad record."""
         return self._encoder.encode(event)
 
-    def send(self, event: Event) -> Delivery:
+    def send(self, event: Event, schema_version: int | None = None) -> Delivery:
+        """Send ``event``, written with ``schema_version`` if given (see ``EventEncoder``)."""
         if not isinstance(event, Event):
             raise TypeError(f"send() takes an Event model, not {type(event).__name__}")
-        topic, key, value = self._encoder.encode(event)
+        topic, key, value = self._encoder.encode(event, schema_version)
         try:
             future = self._kafka.send(topic, key=key, value=value)
         except KafkaError as exc:

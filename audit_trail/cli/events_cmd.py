@@ -14,6 +14,7 @@ from tqdm import tqdm
 from audit_trail.settings import Settings
 from audit_trail.wiring import producer
 from producers import produce_file, produce_lines
+from producers.simulation import schema_version_of
 from producers.simulation import simulate as simulate_events
 from schemas import InvalidInput
 
@@ -73,7 +74,7 @@ def simulate(
     counts: Counter[str] = Counter()
     with producer(Settings()) as kafka, tqdm(unit=" events", desc="simulate") as bar:
         for event in simulate_events(sessions, seed, day):
-            kafka.send(event)
+            kafka.send(event, schema_version_of(event))
             counts[event.event_type] += 1
             bar.update()
     typer.echo(f"sent {sum(counts.values())} events of {sessions} sessions (seed {seed}):")

@@ -21,6 +21,7 @@ from ledger.erasure import BILLING_NOTE, erase_subject
 from ledger.sql_guard import MAX_ROWS, run_readonly
 from ledger.subjects import require_seen
 from schemas import InvalidInput
+from schemas.catalogue import shown_fields
 
 Output = Literal["table", "json"]
 FORMATS = ("table", "json")
@@ -49,13 +50,7 @@ def _print(rows: list[dict[str, Any]], output: str) -> None:
     typer.echo(f"({len(rows)} rows)")
 
 
-_SHOWN = (
-    "occurred_at", "event_type", "actor_role", "actor_id", "device_kind", "device_os",
-    "device_browser", "device_app_version", "network_ip", "network_country", "network_city",
-    "participant_id", "granted", "reason", "offline_ms", "amount_minor", "price_minor",
-    "currency", "method", "attempt_number", "failure_code", "payer_name", "visibility",
-    "size_bytes", "media_type", "has_attachments", "service_stars",
-)  # fmt: skip
+_SHOWN = shown_fields()  # the envelope's, then each event type's (the catalogue)
 
 
 def trail(

@@ -1,10 +1,10 @@
 """Sealing the personal columns of trail rows on the way in, opening them on the way out.
 
-Whose data a personal column is decides the key that seals it:
-- payer_name, payer_email: the payer's (``payer_id``, or the actor when a row has no
-  payer), purpose ``billing``: accounting records kept 5 years, an erasure keeps them;
-- every other personal column (network_ip/country/region/city, and any added later):
-  the actor's (``actor_id``), purpose ``personal``.
+Whose data a personal column is decides the key that seals it, as the catalogue
+declares (``schemas.catalogue``, ``Personal``): today payer_name and payer_email are the
+payer's (``payer_id``, or the actor when a row has no payer), purpose ``billing``
+(accounting records kept 5 years, an erasure keeps them); network_ip/country/region/city
+are the actor's (``actor_id``), purpose ``personal``.
 
 An erased subject's values (``Erasures``: what the erasures topic says, for an event that
 happened before the erasure) are stored as ``ERASED`` instead: never in clear, and never
@@ -27,18 +27,15 @@ from ledger.columns import INDEX, ROW_COLUMNS, Column
 from ledger.privacy.cipher import ValueSealer, aad_for, is_sealed, open_parsed, parse_sealed
 from ledger.privacy.errors import SealedValueCorrupt, UnsealableRow
 from ledger.privacy.keys import KeyStore, Purpose
-from ledger.rows import Row
+from ledger.trail_row import TrailRow
+from schemas.catalogue import owner_field, personal_fields
 
 ERASED = "[erased]"
 
-# Personal columns that are not the actor's: column -> (subject column, purpose).
-_NOT_THE_ACTORS: dict[str, tuple[str, Purpose]] = {
-    "payer_name": ("payer_id", "billing"),
-    "payer_email": ("payer_id", "billing"),
+# The sealing plan: personal column -> (the column naming whose it is, key purpose).
+_PLAN: dict[str, tuple[str, Purpose]] = {
+    name: (owner_field(how), how.purpose) for name, how in personal_fields().items()
 }
-_ACTOR = INDEX["actor_id"]
-_EVENT_ID = INDEX["event_id"]
-_OCCURRED_AT = INDEX["occurred_at"]
 
 
 class Erasures(Protocol):
@@ -59,7 +56,9 @@ def _personal(column: Column) -> PersonalColumn:
     # A sealed value is text: only String columns can hold it.
     if column.type not in ("String", "Nullable(String)"):
         raise UnsealableRow(f"personal column {column.name} is {column.type}, not a String")
-    subject, purpose = _NOT_THE_ACTORS.get(column.name, ("actor_id", "personal"))
+    if column.name not in _PLAN:
+        raise UnsealableRow(f"personal column {column.name} is not in the catalogue's plan")
+    subject, purpose = _PLAN[column.name]
     return PersonalColumn(column.name, INDEX[column.name], INDEX[subject], purpose)
 
 
@@ -93,7 +92,7 @@ class RowSealer:
             cipher = self._ciphers[key_id] = ValueSealer(key_id, key)
         return cipher
 
-    def seal(self, row: Row) -> Row:
+    def seal(self, row: TrailRow) -> TrailRow:
         """A copy of ``row`` with each non-null personal value sealed (or ``row`` itself)."""
         if len(row) != len(ROW_COLUMNS):
             raise UnsealableRow(
@@ -101,14 +100,14 @@ class RowSealer:
             )
         sealed: list[Any] | None = None
         ciphers: dict[tuple[str, Purpose], ValueSealer | None] = {}  # None: erased
-        event_id = str(row[_EVENT_ID])  # once per row: str(UUID) is not free
+        event_id = str(row.event_id)  # once per row: str(UUID) is not free
         for column in PERSONAL_COLUMNS:
             value = row[column.index]
             if value is None:
                 continue
             if not isinstance(value, str):
                 raise UnsealableRow(f"{column.name} is {type(value).__name__}, not str")
-            subject = row[column.subject_index] or row[_ACTOR]
+            subject = row[column.subject_index] or row.actor_id
             if not isinstance(subject, str) or not subject:
                 raise UnsealableRow(f"{column.name} has no data subject: actor_id is empty")
             slot = (subject, column.purpose)
@@ -121,19 +120,17 @@ class RowSealer:
             sealed[column.index] = (
                 ERASED if found is None else found.seal(value, aad_for(event_id, column.name))
             )
-        return row if sealed is None else tuple(sealed)
+        return row if sealed is None else TrailRow._make(sealed)
 
-    def _sealer_for(self, subject: str, purpose: Purpose, row: Row) -> ValueSealer | None:
+    def _sealer_for(self, subject: str, purpose: Purpose, row: TrailRow) -> ValueSealer | None:
         """The subject's cipher, or None when their data of this purpose is erased (asked
         before any key is made: an erased subject gets no new key)."""
-        if self._erasures is not None and self._erasures.erased(
-            subject, purpose, row[_OCCURRED_AT]
-        ):
+        if self._erasures is not None and self._erasures.erased(subject, purpose, row.occurred_at):
             return None
         key = self._keys.key_for(subject, purpose)
         return self._cipher(key.key_id, key.key)
 
-    def seal_all(self, rows: Iterable[Row]) -> list[Row]:
+    def seal_all(self, rows: Iterable[TrailRow]) -> list[TrailRow]:
         return [self.seal(row) for row in rows]
 
 

@@ -1,14 +1,14 @@
-"""Typed event models: the envelope every event shares, one model per event type."""
+"""The event models, as producers import them (they live in the contract: ``schemas.events``)."""
 
-from producers.events.catalogue import (
+from schemas.events.envelope import Actor, Device, Event, Network, Source
+from schemas.events.parsing import (
     EVENT_TYPES,
     AnyEvent,
     InvalidEvent,
     event_from_avro,
     parse_event_json,
 )
-from producers.events.envelope import Actor, Device, Event, Network, Source
-from producers.events.session import (
+from schemas.events.session import (
     ChatMessageSent,
     FileTransferred,
     NoteSaved,
@@ -21,7 +21,7 @@ from producers.events.session import (
     SessionEvent,
     SessionRated,
 )
-from producers.events.transaction import (
+from schemas.events.transaction import (
     BookingCancelled,
     BookingConfirmed,
     BookingInitiated,

@@ -3,9 +3,10 @@ chat metadata, leaving, completion and the client's rating."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from producers.events import (
     ChatMessageSent,
@@ -20,6 +21,7 @@ from producers.events import (
     SessionCompleted,
     SessionRated,
 )
+from schemas.events.session import ScreenShareStarted
 
 if TYPE_CHECKING:
     from producers.simulation.people import Person
@@ -35,6 +37,8 @@ def play_meeting(s: SessionScript) -> Iterator[Event]:
     s.rng.shuffle(people)
     for person in people:
         yield from _enter(s, person)
+    if s.release is not None and s.mode == "online" and s.release.random() < 0.6:
+        yield from _screen_share(s)
     end = s.start + timedelta(minutes=50)
     while s.t < end - timedelta(minutes=3):
         s.later(30, 420)
@@ -60,8 +64,19 @@ def play_meeting(s: SessionScript) -> Iterator[Event]:
         )  # fmt: skip
 
 
-def _participant(s: SessionScript, cls: type[Event], who: Person) -> Event:
-    return s.event(cls, who, _SERVICE, participant_id=who.id, participant_role=who.role)
+def _participant(s: SessionScript, cls: type[Event], who: Person, **extra: Any) -> Event:
+    return s.event(cls, who, _SERVICE, participant_id=who.id, participant_role=who.role, **extra)
+
+
+def _screen_share(s: SessionScript) -> Iterator[Event]:
+    """v2 only: the specialist shares their screen (drawn from the release generator)."""
+    assert s.release is not None
+    s.t += timedelta(seconds=s.release.uniform(5, 120))
+    yield _participant(
+        s, ScreenShareStarted, s.specialist,
+        event_id=uuid.UUID(int=s.release.getrandbits(128), version=4),
+        screen_share_id=uuid.UUID(int=s.release.getrandbits(128), version=4),
+    )  # fmt: skip
 
 
 def _enter(s: SessionScript, who: Person) -> Iterator[Event]:
@@ -77,7 +92,8 @@ def _enter(s: SessionScript, who: Person) -> Iterator[Event]:
         granted=True,
     )  # fmt: skip
     s.later(1, 10)
-    yield _participant(s, ParticipantJoined, who)
+    waited = {"waiting_room_ms": s.release.randint(0, 300_000)} if s.release else {}
+    yield _participant(s, ParticipantJoined, who, **waited)
 
 
 def _something(s: SessionScript, end: object) -> Iterator[Event]:

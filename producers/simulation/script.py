@@ -28,13 +28,32 @@ from producers.simulation.people import Person
 E = TypeVar("E", bound=Event)
 _SYSTEM = Actor(id="platform", role="system")
 _FAILURES = ["card_declined", "insufficient_funds", "3ds_failed", "processor_timeout"]
+# The platform's releases: 1.x services write schema v1, 2.x the newest (v2).
+V1_SERVICES, V2_SERVICES = "1.4.2", "2.0.0"
+
+
+def schema_version_of(event: Event) -> int | None:
+    """The schema version the service that emitted ``event`` writes: 1 for a service on
+    a 1.x release, None (the newest) otherwise. For ``AuditProducer.send``."""
+    return 1 if event.source.version.startswith("1.") else None
 
 
 class SessionScript:
     """Holds the session's own random generator and clock; every id comes from it."""
 
-    def __init__(self, rng: random.Random, client: Person, specialist: Person, t: datetime):
+    def __init__(
+        self,
+        rng: random.Random,
+        client: Person,
+        specialist: Person,
+        t: datetime,
+        release: random.Random | None = None,
+    ):
         self.rng = rng
+        # An upgraded (v2) session's own generator, so what v2 adds leaves the v1 story
+        # (and every id in it) as it was; None: the session's services are still on v1.
+        self.release = release
+        self.service_version = V2_SERVICES if release is not None else V1_SERVICES
         self.client, self.specialist = client, specialist
         self.t = t
         self.session_id = self.new_id()
@@ -56,12 +75,14 @@ class SessionScript:
         self.t += timedelta(seconds=self.rng.uniform(low_s, high_s))
 
     def event(self, cls: type[E], who: Person | None, service: str, **payload: Any) -> E:
+        # An ``event_id`` in payload: drawn by the caller (v2 additions use their own rng).
+        event_id = payload.pop("event_id", None) or self.new_id()
         return cls(
-            event_id=self.new_id(),
+            event_id=event_id,
             occurred_at=self.t,
             session_id=self.session_id,
             actor=who.actor if who else _SYSTEM,
-            source=Source(service=service, version="1.4.2"),
+            source=Source(service=service, version=self.service_version),
             device=who.device if who else None,
             network=who.network if who else None,
             **payload,

@@ -15,6 +15,8 @@ from producers.events import Event
 from producers.simulation.people import Population
 from producers.simulation.script import SessionScript
 
+V2_SHARE = 0.5
+
 
 def simulate(sessions: int, seed: int, start: datetime) -> Iterator[Event]:
     """Events of ``sessions`` sessions booked over the day from ``start``, in time order."""
@@ -32,4 +34,7 @@ def _session(seed: int, index: int, day: datetime, population: Population) -> It
     rng = random.Random(f"{seed}:{day.isoformat()}:session:{index}")
     client, specialist = population.pick_pair(rng)
     booked_at = day + timedelta(seconds=rng.uniform(0, 20 * 3600))
-    yield from SessionScript(rng, client, specialist, booked_at).play()
+    # A rollout in progress: about half the sessions run on services already on v2.
+    release = random.Random(f"{seed}:{day.isoformat()}:release:{index}")
+    upgraded = release if release.random() < V2_SHARE else None
+    yield from SessionScript(rng, client, specialist, booked_at, upgraded).play()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ from ledger import (
 from ledger.columns import INDEX
 from ledger.migrations import available
 from ledger.store import SqlStore
+from ledger.subjects import subjects_sql
 from schemas import InvalidInput, Retriable
 from tests.contract.conftest import OpenStore, decoded_rows, linked_rows
 from tests.support.samples import one_of_each
@@ -71,6 +73,25 @@ def test_the_trail_table_has_exactly_the_declared_columns(store: SqlStore) -> No
         "AND table = 'trail' AND default_kind = 'MATERIALIZED'"
     )
     assert computed == [("subjects",)]
+
+
+def test_the_stored_subjects_expression_is_the_catalogues(store: SqlStore) -> None:
+    # Every column naming a person (schemas.catalogue) feeds `subjects`: a new person
+    # column without a migration resetting the expression would hide people from
+    # erasure and export.
+    ((stored,),) = store.query(
+        "SELECT default_expression FROM system.columns WHERE database = currentDatabase() "
+        "AND table = 'trail' AND name = 'subjects'"
+    )
+    ((derived,),) = store.query("SELECT formatQuery({q:String})", {"q": f"SELECT {subjects_sql()}"})
+
+    def columns(expression: str) -> set[str]:
+        listed = re.search(r"\[(.*)\]", expression, re.DOTALL)
+        assert listed, expression
+        return set(re.findall(r"\b(\w+_id)\b", listed[1]))
+
+    assert columns(stored) == columns(derived)
+    assert stored.startswith("arrayDistinct(arrayFilter(x -> (x != ''), [")
 
 
 def test_the_trail_writes_small_compressed_blocks_for_session_reads(store: SqlStore) -> None:

@@ -219,14 +219,18 @@ def test_the_lookup_window_bounds_what_counts_as_stored(
     kafka_bootstrap: str, topics: TopicLayout, store: EmbeddedStore
 ) -> None:
     from ledger.idempotency import stored_events  # here: the module is part of the fix
+    from ledger.trail_row import TrailRow
 
     events = _day(seed=506, sessions=1)
     _send(kafka_bootstrap, topics, events)
     service(kafka_bootstrap, topics, store).run(until_idle=True)
-    rows = store.query(
-        "SELECT * EXCEPT (prev_hash, row_hash) FROM trail WHERE kafka_topic = {t:String}",
-        {"t": topics.session},
-    )
+    rows = [
+        TrailRow._make(r)
+        for r in store.query(
+            "SELECT * EXCEPT (prev_hash, row_hash) FROM trail WHERE kafka_topic = {t:String}",
+            {"t": topics.session},
+        )
+    ]
     now = datetime.now(UTC)
     assert len(stored_events(store, rows, now - timedelta(days=7))) == len(rows) > 0
     assert stored_events(store, rows, now + timedelta(seconds=1)) == {}

@@ -26,7 +26,7 @@ from producers.events import (
     SessionAccessAttempted,
     SessionRated,
 )
-from producers.events.envelope import Actor, Device, Source
+from schemas.events.envelope import Actor, Device, Source
 from tests.support.ingest import family_topics, fill, service
 
 pytestmark = pytest.mark.integration

@@ -26,6 +26,7 @@ from ledger.privacy import (
     record_erasure,
 )
 from ledger.privacy.cipher import is_sealed, parse_sealed
+from ledger.trail_row import TrailRow
 from schemas import AvroCodec
 from tests.support.samples import one_of_each
 
@@ -59,7 +60,7 @@ def trail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trail]:
     opened.store.close()
 
 
-def plain_rows(tag: str) -> list[Row]:
+def plain_rows(tag: str) -> list[TrailRow]:
     """One trail row per event type, made the consumer's way (Avro bytes -> row), with
     subject ids prefixed by ``tag`` so each test has data subjects of its own."""
     codec = AvroCodec()
@@ -80,7 +81,7 @@ def plain_rows(tag: str) -> list[Row]:
         for name in _SUBJECTS:
             if row[INDEX[name]]:
                 row[INDEX[name]] = f"{tag}-{row[INDEX[name]]}"
-        rows.append(tuple(row))
+        rows.append(TrailRow._make(row))
     return rows
 
 

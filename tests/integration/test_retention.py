@@ -12,7 +12,7 @@ import pytest
 
 from audit_trail.stack import TopicLayout
 from ledger import EmbeddedStore, verify
-from ledger.retention import RetentionPolicy, apply_retention
+from ledger.retention import RetentionPolicy, apply_retention, retention_drift
 from producers import AuditProducer
 from producers.simulation import simulate
 from tests.support.ingest import family_topics, service
@@ -37,10 +37,34 @@ def test_each_category_has_its_ttl(store: EmbeddedStore) -> None:
     )[0][0]
     clauses = engine.split(" TTL ", 1)[1].split(" SETTINGS ")[0].split("toIntervalMonth(")[1:]
     assert [int(c.split(")")[0]) for c in clauses] == [12, 60, 24], engine
-    assert "'chat_message_sent', 'note_saved', 'file_transferred'" in clauses[0]
-    assert "family = 'transaction_event'" in clauses[1]
-    assert "family != 'transaction_event'" in clauses[2]
+    assert "IN ('note_saved', 'file_transferred', 'chat_message_sent')" in clauses[0]
+    assert "IN ('booking_initiated', " in clauses[1] and "'refund_issued')" in clauses[1]
+    assert "NOT IN ('note_saved', " in clauses[2]
     assert not apply_retention(store, POLICY), "re-applying the same policy changes nothing"
+
+
+def test_a_type_in_another_category_is_drift_though_the_months_agree(
+    store: EmbeddedStore,
+) -> None:
+    # A store whose TTL was set when session_rated was kept as chat metadata: the same
+    # months, another rule. Comparing months alone missed it, and verify judged expiry
+    # by the catalogue's rule while the store deleted by the old one.
+    own = EmbeddedStore(store.path, database="retention_drift")  # chDB: one path a process
+    own.migrate()
+    apply_retention(own, POLICY)
+    at = "toDateTime(occurred_at)"
+    chat = "'chat_message_sent', 'note_saved', 'file_transferred', 'session_rated'"
+    own.execute(
+        f"ALTER TABLE trail MODIFY TTL {at} + INTERVAL 12 MONTH WHERE event_type IN ({chat}), "
+        f"{at} + INTERVAL 60 MONTH WHERE family = 'transaction_event', "
+        f"{at} + INTERVAL 24 MONTH WHERE family != 'transaction_event' "
+        f"AND event_type NOT IN ({chat})"
+    )
+    drift = retention_drift(own, POLICY)
+    assert [d.table for d in drift] == ["trail"]
+    assert "other retention categories than the catalogue" in str(drift[0])
+    assert apply_retention(own, POLICY)
+    assert retention_drift(own, POLICY) == []
 
 
 def test_backdated_events_past_retention_are_gone_after_the_ttl_runs(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from ledger import Row, trail_row
+from ledger import trail_row
+from ledger.trail_row import TrailRow
 from producers.events import Event
 from schemas import AvroCodec
 
@@ -16,7 +17,7 @@ def decoded_rows(
     partition: int = 0,
     first_offset: int = 0,
     ingested_at: datetime | None = None,
-) -> list[Row]:
+) -> list[TrailRow]:
     codec = AvroCodec()
     rows = []
     for offset, event in enumerate(events, start=first_offset):

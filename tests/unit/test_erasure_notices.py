@@ -22,6 +22,7 @@ from ledger.privacy import (
     is_sealed,
 )
 from ledger.privacy.keys import Purpose
+from ledger.trail_row import TrailRow
 
 AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -94,7 +95,7 @@ class CountingKeys:
         return 0
 
 
-def _row(actor: str, payer: str, occurred_at: datetime) -> tuple[Any, ...]:
+def _row(actor: str, payer: str, occurred_at: datetime) -> TrailRow:
     values: list[Any] = [None] * len(ROW_COLUMNS)
     values[INDEX["event_id"]] = "5d3c4a8e-0f6b-4d84-9a57-1c2b3d4e5f60"
     values[INDEX["occurred_at"]] = occurred_at
@@ -104,7 +105,7 @@ def _row(actor: str, payer: str, occurred_at: datetime) -> tuple[Any, ...]:
     values[INDEX["network_city"]] = "Lyon"
     values[INDEX["payer_name"]] = "Ada Example"
     values[INDEX["payer_email"]] = "ada@example.com"
-    return tuple(values)
+    return TrailRow._make(values)
 
 
 def test_the_sealer_stores_an_erased_subjects_values_as_erased_and_makes_no_key() -> None:

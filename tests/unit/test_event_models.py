@@ -18,8 +18,8 @@ from producers.events import (
     Source,
     parse_event_json,
 )
-from producers.events.envelope import ENVELOPE_FIELDS
 from schemas import default_registry
+from schemas.events.envelope import ENVELOPE_FIELDS
 from tests.support.samples import one_of_each
 
 FORBIDDEN_CONTENT = {"text", "content", "body", "note_text", "message_text", "file_bytes", "data"}
@@ -60,7 +60,8 @@ def test_model_fields_equal_avro_record_fields(event_type: str) -> None:
 
 
 def test_catalogue_covers_the_seed() -> None:
-    assert set(EVENT_TYPES) == {
+    # The seed's types stay; later schema versions add others (schemas/catalogue.py).
+    assert set(EVENT_TYPES) >= {
         "booking_initiated", "booking_confirmed", "booking_cancelled", "booking_rescheduled",
         "payment_attempted", "payment_succeeded", "payment_failed", "refund_issued",
         "session_access_attempted", "participant_joined", "participant_left",

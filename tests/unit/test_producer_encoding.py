@@ -15,9 +15,9 @@ import pytest
 
 from producers import EventEncoder
 from producers.events import Event
-from producers.events.envelope import ENVELOPE_FIELDS
 from producers.simulation import simulate
 from schemas import SESSION_FAMILY, TRANSACTION_FAMILY, AvroCodec, EncodeError
+from schemas.events.envelope import ENVELOPE_FIELDS
 from tests.support.samples import one_of_each
 
 DAY = datetime(2026, 11, 2, tzinfo=UTC)

@@ -16,6 +16,7 @@ from ledger.errors import StoreError, StoreUnavailable
 from ledger.expiry import ExpiryGate
 from ledger.factory import NoStore, open_store, require_server_store
 from ledger.retention import RetentionPolicy
+from ledger.trail_row import TrailRow
 from tests.support.rows import decoded_rows
 from tests.support.samples import one_of_each
 
@@ -56,9 +57,9 @@ class Recording:
         return row
 
 
-def _row(event_type: str, at: datetime) -> tuple[Any, ...]:
+def _row(event_type: str, at: datetime) -> TrailRow:
     event = one_of_each()[event_type]
-    return tuple(decoded_rows([event.model_copy(update={"occurred_at": at})], "t")[0])
+    return decoded_rows([event.model_copy(update={"occurred_at": at})], "t")[0]
 
 
 def test_rows_past_retention_are_emptied_not_sealed_and_counted() -> None:

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from producers.events.envelope import (
+from schemas.events.envelope import (
     ByteSize,
     Event,
     Identifier,
@@ -38,6 +38,8 @@ class ParticipantJoined(SessionEvent):
     event_type: Literal["participant_joined"] = "participant_joined"
     participant_id: Identifier
     participant_role: Role
+    # v2: time in the waiting room before being let in; None from v1 producers.
+    waiting_room_ms: int | None = Field(default=None, ge=0, le=24 * 3600 * 1000)
 
 
 class ParticipantLeft(SessionEvent):
@@ -101,6 +103,15 @@ class ChatMessageSent(SessionEvent):
     size_bytes: ByteSize
     has_attachments: bool
     attachment_count: int = Field(ge=0, le=1000)
+
+
+class ScreenShareStarted(SessionEvent):
+    """v2: a participant started sharing their screen. The trail keeps who and when."""
+
+    event_type: Literal["screen_share_started"] = "screen_share_started"
+    participant_id: Identifier
+    participant_role: Role
+    screen_share_id: uuid.UUID
 
 
 class SessionRated(SessionEvent):

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
 
-from producers.events.envelope import (
+from schemas.events.envelope import (
     Currency,
     Email,
     Event,
