@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import TopicPartition
+from kafka import KafkaAdminClient, TopicPartition
 
 from audit_trail.stack import TopicLayout
 from consumers import IngestService
@@ -22,9 +22,20 @@ from tests.support.outage import OutageStore
 
 pytestmark = pytest.mark.integration
 
-MAX_POLL_INTERVAL_MS = 3000
+MAX_POLL_INTERVAL_MS = 4000
 CLIENT = {"max_poll_interval_ms": MAX_POLL_INTERVAL_MS, "session_timeout_ms": 6000,
           "heartbeat_interval_ms": 1000}  # fmt: skip
+
+
+def _members(bootstrap: str, group: str) -> list[str]:
+    """The group's members as the broker sees them (a member that stopped polling for
+    max_poll_interval_ms has left)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        described = admin.describe_groups([group])[group]
+    finally:
+        admin.close()
+    return sorted(str(m["member_id"]) for m in described["members"])
 
 
 @pytest.fixture
@@ -91,18 +102,23 @@ def test_an_outage_four_times_the_poll_interval_evicts_nobody(
     # a slow store, not an outage, and outlast this test's short poll interval.
     ingest = service(kafka_bootstrap, topics, flaky, kafka=CLIENT, retry_max_s=0.5)
     joins = _count_assignments(ingest)
+    group = ingest.config.group_id
     flaky.down.set()
     try:
         worker = _start(ingest)
         _wait(lambda: flaky.refused >= 3, "the consumer to meet the outage")
+        member = _members(kafka_bootstrap, group)
+        assert len(member) == 1
         time.sleep(4 * MAX_POLL_INTERVAL_MS / 1000)
         assert worker.is_alive()
+        # The broker's view, not a timing: the same member, still in the group.
+        assert _members(kafka_bootstrap, group) == member, "evicted during the outage"
+        assert len(joins) == 1, "the consumer rejoined its group during the outage"
         assert ingest.consumer.paused(), "partitions not paused during the outage"
     finally:
         flaky.down.clear()
     worker.join(timeout=120)
     assert not worker.is_alive()
-    assert len(joins) == 1, "the consumer was evicted from its group during the outage"
     assert ingest.consumer.paused() == set()
     _stored_exactly_once(store, topics, sent)
 
