@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.chain import row_hash
+from ledger.chain import hashed_form_select, row_hash
 from ledger.columns import COLUMNS, INDEX
 from ledger.merkle.errors import BadBundle, ProofFailed, TreeUnavailable
 from ledger.merkle.hashing import (
@@ -28,12 +28,11 @@ from ledger.merkle.hashing import (
 from ledger.merkle.notes import Checkpoint, NoteVerifier
 from ledger.merkle.tiles import StoredTree, leaf_of
 from ledger.store import Store
-from ledger.verify import select_list
 
 INCLUSION = "audit-trail-inclusion/1"
 CONSISTENCY = "audit-trail-consistency/1"
 _NAMES = [c.name for c in COLUMNS]
-EVENT_SQL = f"""SELECT {select_list()} FROM trail
+EVENT_SQL = f"""SELECT {hashed_form_select()} FROM trail
 WHERE event_id = {{id:UUID}} AND kafka_topic IN {{topics:Array(String)}}
 ORDER BY kafka_topic, kafka_partition, kafka_offset"""
 COVERING_SQL = """SELECT tree_size, first_offset, note FROM merkle_checkpoints
