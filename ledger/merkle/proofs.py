@@ -30,6 +30,7 @@ from ledger.merkle.tiles import StoredTree, leaf_of
 from ledger.store import Store
 
 INCLUSION = "audit-trail-inclusion/1"
+RECORD_FAMILY = "erasure"  # ledger.erasure_record.FAMILY
 CONSISTENCY = "audit-trail-consistency/1"
 _NAMES = [c.name for c in COLUMNS]
 EVENT_SQL = f"""SELECT {hashed_form_select()} FROM trail
@@ -181,7 +182,21 @@ def _check_entry(entry: Mapping[str, Any], event_id: str, key: NoteVerifier) -> 
             f"{where}: the inclusion proof does not lead to the signed root of "
             f"{checkpoint.origin} at size {checkpoint.size}"
         )
+    if stored.get("family") == RECORD_FAMILY:
+        _check_record(stored, where, key)
     return f"ok: event {event_id} is {where} of {checkpoint.size} leaves, signed {checkpoint.time}"
+
+
+def _check_record(stored: Mapping[str, Any], where: str, key: NoteVerifier) -> None:
+    # An erasure record is signed itself, and its event id is the one its content gives.
+    from ledger.erasure_record import BadErasureRecord, open_record  # (imports this package)
+
+    try:
+        record = open_record(str(stored.get("reason") or ""), key)
+    except (ProofFailed, BadErasureRecord) as exc:
+        raise ProofFailed(f"{where}: the erasure record does not check out: {exc}") from exc
+    if str(record.event_id) != str(stored["event_id"]):
+        raise ProofFailed(f"{where}: the erasure record's content gives another event id")
 
 
 def _check_consistency(bundle: Mapping[str, Any], key: NoteVerifier) -> str:

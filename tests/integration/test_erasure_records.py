@@ -18,7 +18,7 @@ from ledger import EmbeddedStore, verify
 from ledger.erasure import BILLING_BASIS, RecordSigning, erase_subject
 from ledger.erasure_audit import check_erasure_records
 from ledger.erasure_record import ErasureRecord, SignedRecord, subject_ref
-from ledger.merkle import Checkpointer, NoteSigner, check_bundle, prove_event
+from ledger.merkle import Checkpointer, NoteSigner, ProofFailed, check_bundle, prove_event
 from ledger.merkle.audit import check_trees
 from ledger.privacy import ErasureNotice, StoreKeyStore
 from tests.support.ingest import fill, service
@@ -146,5 +146,10 @@ def test_verify_names_a_record_whose_signature_or_content_was_changed(
         good, forged = check_erasure_records(store, topics.erasures, signer.verifier)
         assert good.problem is None
         assert forged.problem is not None and "not signed by" in forged.problem
+        # Its proof is a valid path to a signed root, but the record itself is not ours.
+        bundle = prove_event(store, forged.event_id, [topics.erasures])
+        with pytest.raises(ProofFailed, match=r"leaf 1 .*erasure record does not check out"):
+            check_bundle(bundle, signer.verifier)
+        assert check_bundle(prove_event(store, good.event_id, [topics.erasures]), signer.verifier)
     finally:
         store.close()
