@@ -153,3 +153,20 @@ def test_verify_names_a_record_whose_signature_or_content_was_changed(
         assert check_bundle(prove_event(store, good.event_id, [topics.erasures]), signer.verifier)
     finally:
         store.close()
+
+
+def test_a_forged_or_garbled_record_on_the_topic_stops_the_consumer_naming_it(
+    kafka_bootstrap: str, topics: TopicLayout
+) -> None:
+    from kafka import KafkaProducer
+
+    from ledger.privacy import ErasureFeedFailed
+
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    try:
+        producer.send(topics.erasures, key=b"record:not-an-id", value=b"audit-trail erasure/1\n")
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+    with pytest.raises(ErasureFeedFailed, match=r"\[\d+\]@0 is not an erasure record"):
+        ErasureFeed(kafka_bootstrap, topics.erasures)
