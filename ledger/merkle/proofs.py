@@ -36,6 +36,13 @@ _NAMES = [c.name for c in COLUMNS]
 EVENT_SQL = f"""SELECT {hashed_form_select()} FROM trail
 WHERE event_id = {{id:UUID}} AND kafka_topic IN {{topics:Array(String)}}
 ORDER BY kafka_topic, kafka_partition, kafka_offset"""
+# The same, reading only the event's session (the trail's order key) as the idempotency
+# index (event_ids, ordered by event_id) names it: a range read instead of a scan. An
+# event that index no longer holds (older than its 400 days) takes EVENT_SQL.
+EVENT_BY_SESSION_SQL = f"""SELECT {hashed_form_select()} FROM trail
+WHERE session_id IN (SELECT session_id FROM event_ids WHERE event_id = {{id:UUID}})
+  AND event_id = {{id:UUID}} AND kafka_topic IN {{topics:Array(String)}}
+ORDER BY kafka_topic, kafka_partition, kafka_offset"""
 COVERING_SQL = """SELECT tree_size, first_offset, note FROM merkle_checkpoints
 WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt16}
   AND first_offset <= {offset:UInt64} AND tree_size + first_offset > {offset:UInt64}
@@ -64,7 +71,8 @@ def prove_event(store: Store, event_id: str, topics: list[str]) -> dict[str, Any
         wanted = uuid.UUID(event_id)
     except ValueError as exc:
         raise BadBundle(f"event id {event_id!r} is not a UUID") from exc
-    rows = store.query(EVENT_SQL, {"id": wanted, "topics": topics})
+    where = {"id": wanted, "topics": topics}
+    rows = store.query(EVENT_BY_SESSION_SQL, where) or store.query(EVENT_SQL, where)
     if not rows:
         raise TreeUnavailable(f"event {wanted} is not in the trail (expired, or never stored)")
     entries = []
