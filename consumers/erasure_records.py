@@ -60,9 +60,9 @@ class ErasureRecordAppender:
         fresh = self.source.records_since(self._seen)
         if not fresh:
             return
-        if self._head is None:
-            heads = self.store.chain_heads(self.topic)
-            self._head = heads.get(PARTITION, ChainHead.start(self.topic, PARTITION))
+        # Read from the store each time: another member may have owned the chain since.
+        heads = self.store.chain_heads(self.topic)
+        self._head = heads.get(PARTITION, ChainHead.start(self.topic, PARTITION))
         try:
             self._store_missing(fresh)
         except BaseException:

@@ -388,17 +388,20 @@ class IngestService:
         # Stored rows only (heads move after the insert): a checkpoint never covers
         # a row the store may not have.
         heads = list(self._heads.values())
-        if self.erasure_records is not None and self.erasure_records.head is not None:
-            heads.append(self.erasure_records.head)
+        records = self.erasure_records
+        if records is not None and records.head is not None and self._owns_records():
+            heads.append(records.head)
         if self.tree is not None and heads:
             self._retrying(self.tree.sign_due, heads, force)
 
     def _append_erasure_records(self) -> None:
         # One writer per chain: the member that owns the first topic's partition 0.
-        if self.erasure_records is None or not self.config.topics:
-            return
-        if TopicPartition(self.config.topics[0], 0) in self.consumer.assignment():
+        if self.erasure_records is not None and self._owns_records():
             self._retrying(self.erasure_records.append_new)
+
+    def _owns_records(self) -> bool:
+        topics = self.config.topics
+        return bool(topics) and TopicPartition(topics[0], 0) in self.consumer.assignment()
 
     def _idle_since(self, since: float | None, got_records: bool) -> float | None:
         assigned = self.consumer.assignment()
