@@ -123,10 +123,11 @@ def serve(settings: Settings, host: str, port: int, ingest_on: bool) -> None:
             reader=wiring.trail_reader(settings, trail),
             store=trail,
             keys=keys,
-            topics=[settings.topic_session, settings.topic_transaction],
+            topics=[settings.topic_session, settings.topic_transaction, settings.topic_erasures],
             policy=wiring.retention_policy(settings),
             registry=metrics.registry,
             readiness=readiness(settings, trail, metrics, ingest),
+            verifier=wiring.checkpoint_signer(settings).verifier,
         )
         server = uvicorn.Server(
             uvicorn.Config(create_app(context), host=host, port=port, log_config=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from kafka import KafkaConsumer
@@ -21,7 +22,9 @@ from consumers import (
     IngestService,
     KafkaErasurePublisher,
 )
+from consumers.erasure_records import ErasureRecordAppender
 from ledger import Store, open_store
+from ledger.erasure import RecordSigning
 from ledger.expiry import ExpiryGate
 from ledger.merkle import Checkpointer, NoteSigner, signer_from
 from ledger.privacy import (
@@ -231,6 +234,14 @@ def checkpoint_signer(settings: Settings) -> NoteSigner:
     return signer_from(settings.checkpoint_key, settings.data_dir, settings.checkpoint_origin)
 
 
+def record_signing(settings: Settings) -> RecordSigning:
+    """What signs erasure records: the checkpoint key, and the master key for the hash
+    that stands for the subject."""
+    return RecordSigning(
+        checkpoint_signer(settings), master_key_from(settings.master_key, settings.data_dir)
+    )
+
+
 def keys(settings: Settings, trail: Store) -> KeyStore:
     return StoreKeyStore(trail, master_key_from(settings.master_key, settings.data_dir))
 
@@ -284,6 +295,11 @@ def ingest_service(
         bootstrap, config.dead_letter_topic, **kafka_config(settings)
     )
     subject_keys = keys(settings, trail)
+    records = (
+        ErasureRecordAppender(trail, settings.topic_erasures, erasures, lambda: datetime.now(UTC))
+        if isinstance(erasures, ErasureFeed)
+        else None
+    )
     return IngestService(
         config,
         consumer,
@@ -295,4 +311,5 @@ def ingest_service(
         sealer=ExpiryGate(RowSealer(subject_keys, erasures=erasures), retention_policy(settings)),
         keys=subject_keys,
         tree=Checkpointer(trail, checkpoint_signer(settings), settings.checkpoint_origin),
+        erasure_records=records,
     )

@@ -21,6 +21,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from ledger.erasure_record import RECORD_KEY_PREFIX, BadErasureRecord, SignedRecord
 from ledger.privacy import BadErasureNotice, ErasureFeedFailed, ErasureIndex, ErasureNotice, Purpose
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,9 @@ class ErasureFeed:
     ) -> None:
         self.topic = topic
         self.index = ErasureIndex()
+        # Signed erasure records, in topic order: the consumer appends them to the trail.
+        self._records: list[SignedRecord] = []
+        self._records_lock = threading.Lock()
         self._where = f"erasures topic {topic} at {bootstrap_servers}"
         self._stop = threading.Event()
         self._failure: ErasureFeedFailed | None = None
@@ -108,6 +112,9 @@ class ErasureFeed:
             # A tombstone cannot withdraw an erasure: what was erased stays erased.
             log.warning("%s: tombstone ignored (an erasure is never withdrawn)", at)
             return
+        if record.key is not None and record.key.startswith(RECORD_KEY_PREFIX):
+            self._add_record(at, record.key, record.value)
+            return
         try:
             notice = ErasureNotice.parse(record.key, record.value)
         except BadErasureNotice as exc:
@@ -118,6 +125,23 @@ class ErasureFeed:
             ) from exc
         if self.index.add(notice):  # the subject id stays out of the log: it is personal
             log.info("%s: a %s erasure applies from now on", at, notice.purpose)
+
+    def _add_record(self, at: str, key: bytes, value: bytes) -> None:
+        try:
+            signed = SignedRecord.from_kafka(key, value)
+        except BadErasureRecord as exc:
+            raise self._failed(
+                f"{at} is not an erasure record ({exc}). Only `audit-trail erase` writes "
+                "there: if a newer version wrote it, upgrade this consumer; otherwise "
+                "remove the record (README: the erasures topic)"
+            ) from exc
+        with self._records_lock:
+            self._records.append(signed)
+
+    def records_since(self, seen: int) -> list[SignedRecord]:
+        """The erasure records read after the first ``seen`` (in topic order)."""
+        with self._records_lock:
+            return self._records[seen:]
 
     def _failed(self, what: str) -> ErasureFeedFailed:
         return ErasureFeedFailed(

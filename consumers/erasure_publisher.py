@@ -15,6 +15,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from ledger.erasure_record import SignedRecord
 from ledger.privacy import ErasureNotice, ErasureNotPublished
 
 # Bounds how long `erase` waits for a broker that does not answer.
@@ -41,10 +42,13 @@ class KafkaErasurePublisher:
         except KafkaError as exc:
             raise self._failed(exc) from exc
 
-    def publish(self, notices: Sequence[ErasureNotice]) -> None:
-        """Send every notice and wait for all acknowledgements, or raise."""
+    def publish(self, notices: Sequence[ErasureNotice], record: SignedRecord | None = None) -> None:
+        """Send every notice (then the record) and wait for all acknowledgements, or raise."""
+        messages = [(n.key(), n.value()) for n in notices]
+        if record is not None:
+            messages.append((record.key(), record.value()))
         try:
-            sent = [self._kafka.send(self.topic, key=n.key(), value=n.value()) for n in notices]
+            sent = [self._kafka.send(self.topic, key=k, value=v) for k, v in messages]
             self._kafka.flush(timeout=_TIMEOUT_S)
             for future in sent:
                 future.get(timeout=_TIMEOUT_S)

@@ -57,6 +57,15 @@ class KeyFlusher(Protocol):
     def flush(self) -> None: ...
 
 
+class RecordAppender(Protocol):
+    """Appends signed erasure records to their chain (consumers.erasure_records)."""
+
+    @property
+    def head(self) -> ChainHead | None: ...
+
+    def append_new(self) -> None: ...
+
+
 class TreeSigner(Protocol):
     """Extends the partitions' Merkle trees and signs checkpoints (ledger.merkle)."""
 
@@ -87,6 +96,7 @@ class IngestService:
         keys: KeyFlusher | None = None,
         partitions: PartitionSource | None = None,
         tree: TreeSigner | None = None,
+        erasure_records: RecordAppender | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
@@ -102,6 +112,7 @@ class IngestService:
         self.positions = Positions(consumer, store, self.partitions, self._retrying_value)
         self.progress = Progress(self.metrics, config.progress_every_s)
         self.tree = tree
+        self.erasure_records = erasure_records
         self.stop_requested = threading.Event()
         self.backpressure = Backpressure(
             consumer, self.metrics, self.stop_requested, config.retry_initial_s, config.retry_max_s
@@ -156,6 +167,7 @@ class IngestService:
                 self._flush_all()
                 self._commit({})
                 self._write_checkpoints(force=True)
+                self._append_erasure_records()
                 self._sign_tree(force=True)
             except (Retriable, GroupChanged) as exc:
                 # Only a stop ends a retry loop: the outage outlasted the stop's patience.
@@ -249,6 +261,7 @@ class IngestService:
             # for 200 rows as for 5,000, so fewer, larger inserts keep up and stay fresh.
             self._flush(list(self._batches))
         self._write_checkpoints()
+        self._append_erasure_records()
         self._sign_tree()
 
     def _flush_all(self) -> None:
@@ -374,8 +387,21 @@ class IngestService:
     def _sign_tree(self, force: bool = False) -> None:
         # Stored rows only (heads move after the insert): a checkpoint never covers
         # a row the store may not have.
-        if self.tree is not None and self._heads:
-            self._retrying(self.tree.sign_due, list(self._heads.values()), force)
+        heads = list(self._heads.values())
+        records = self.erasure_records
+        if records is not None and records.head is not None and self._owns_records():
+            heads.append(records.head)
+        if self.tree is not None and heads:
+            self._retrying(self.tree.sign_due, heads, force)
+
+    def _append_erasure_records(self) -> None:
+        # One writer per chain: the member that owns the first topic's partition 0.
+        if self.erasure_records is not None and self._owns_records():
+            self._retrying(self.erasure_records.append_new)
+
+    def _owns_records(self) -> bool:
+        topics = self.config.topics
+        return bool(topics) and TopicPartition(topics[0], 0) in self.consumer.assignment()
 
     def _idle_since(self, since: float | None, got_records: bool) -> float | None:
         assigned = self.consumer.assignment()

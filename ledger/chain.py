@@ -61,6 +61,20 @@ def canonical_bytes(row: Row) -> bytes:
     return _ENCODER.encode(plain).encode("ascii")
 
 
+def hashed_form_select() -> str:
+    """A SELECT list of every column as the chain hashes it: UUIDs as text, times as
+    integer microseconds (for readers that re-hash stored rows: verify, proofs)."""
+    exprs = []
+    for column in COLUMNS:
+        if "UUID" in column.type:
+            exprs.append(f"toString({column.name})")
+        elif "DateTime64" in column.type:
+            exprs.append(f"toUnixTimestamp64Micro({column.name})")
+        else:
+            exprs.append(column.name)
+    return ", ".join(exprs)
+
+
 def _plain(value: Any) -> Any:
     if type(value) is uuid.UUID:
         return str(value)

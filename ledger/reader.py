@@ -116,6 +116,23 @@ class TrailReader:
         # Their own export: the devices in rows about them are shown as they were.
         yield from self._shape_all(rows, as_subject, frozenset({sid}), devices=True)
 
+    def session_of_event(self, event_id: str | uuid.UUID, viewer: Viewer) -> uuid.UUID | None:
+        """The session of ``event_id`` if ``viewer`` may read it (its proof goes to whoever
+        may read its session); None for an auditor asking about an event the trail does
+        not hold. A party is refused alike for unknown, dead-lettered and others' events."""
+        eid = session_uuid(event_id, "event id")
+        found = self.store.query(
+            f"SELECT session_id FROM trail WHERE event_id = {{id:UUID}} AND {EVENTS_ONCE} "
+            "AND (family != 'dead_letter' OR {auditor:Bool}) LIMIT 1",
+            {"id": eid, "auditor": viewer.is_auditor},
+        )
+        if not found:
+            if viewer.is_auditor:
+                return None
+            raise NotPermitted(_refusal(viewer, f"event {eid}"))
+        self._check_took_part(found[0][0], viewer, f"event {eid}")
+        return session_uuid(str(found[0][0]))
+
     def _check_took_part(self, sid: Any, viewer: Viewer, what: str | None = None) -> None:
         if viewer.is_auditor:
             return

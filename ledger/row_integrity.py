@@ -23,17 +23,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ledger.chain import ZERO_HASH, row_hash
+from ledger.chain import ZERO_HASH, hashed_form_select, row_hash
 from ledger.columns import INDEX
 from ledger.store import Store
-from ledger.verify import select_list
 
 Status = Literal["ok", "altered", "broken_link"]
 Coordinates = tuple[str, int, int]  # kafka topic, partition, offset
 
 # The rows a session read returns (ledger.reader.SESSION_SQL), in the form the hash covers.
 SESSION_ROWS_SQL = (
-    f"SELECT {select_list()} FROM trail WHERE session_id = {{sid:UUID}} "
+    f"SELECT {hashed_form_select()} FROM trail WHERE session_id = {{sid:UUID}} "
     "AND family != 'duplicate' AND (family != 'dead_letter' OR {auditor:Bool})"
 )
 LINKS_SQL = """SELECT kafka_offset, groupUniqArray(row_hash) FROM trail_links

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.chain import ZERO_HASH, row_hash
-from ledger.columns import COLUMNS, INDEX
+from ledger.chain import ZERO_HASH, hashed_form_select, row_hash
+from ledger.columns import INDEX
 from ledger.flags import FlagSummary, flagged
 from ledger.gaps import GapJudge
 from ledger.idempotency import RecordedConflict, recorded_duplicates
@@ -45,18 +45,6 @@ SEGMENT_MISMATCH = "segment_mismatch"  # a segment's first row does not continue
 PAGE_ROWS = 20_000
 
 
-def select_list() -> str:
-    exprs = []
-    for column in COLUMNS:
-        if "UUID" in column.type:
-            exprs.append(f"toString({column.name})")
-        elif "DateTime64" in column.type:
-            exprs.append(f"toUnixTimestamp64Micro({column.name})")
-        else:
-            exprs.append(column.name)
-    return ", ".join(exprs)
-
-
 _WHERE = "kafka_topic = {topic:String} AND kafka_partition = {partition:UInt16}"
 PARTITIONS_SQL = """SELECT kafka_partition, min(kafka_offset), max(kafka_offset), count()
 FROM trail WHERE kafka_topic = {topic:String} GROUP BY kafka_partition ORDER BY kafka_partition"""
@@ -64,7 +52,7 @@ FROM trail WHERE kafka_topic = {topic:String} GROUP BY kafka_partition ORDER BY 
 PAGE_END_SQL = f"""SELECT maxOrNull(kafka_offset) FROM (
     SELECT kafka_offset FROM trail WHERE {_WHERE} AND kafka_offset >= {{lo:UInt64}}
     ORDER BY kafka_offset LIMIT {{rows:UInt64}})"""
-PAGE_SQL = f"""SELECT {select_list()} FROM trail
+PAGE_SQL = f"""SELECT {hashed_form_select()} FROM trail
 WHERE {_WHERE} AND kafka_offset BETWEEN {{lo:UInt64}} AND {{hi:UInt64}}
 ORDER BY kafka_offset, row_hash"""
 CHECKPOINTS_SQL = """SELECT partition, offset, groupUniqArray(row_hash)

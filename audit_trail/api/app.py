@@ -21,9 +21,11 @@ from starlette.responses import Response, StreamingResponse
 
 from audit_trail.api import problems, viewer_page
 from audit_trail.api.encoding import csv_lines, dumps, jsonl_lines
+from audit_trail.api.proof_routes import ProofSources, parties_bundle, proof_routes
 from audit_trail.tokens import Claims, TokenRefused, VerifyKey, verify
 from ledger import verify as verify_trail
 from ledger.access import NotPermitted, session_uuid
+from ledger.merkle import NoteVerifier, TreeUnavailable, prove_event
 from ledger.reader import TrailReader
 from ledger.retention import RetentionPolicy
 from ledger.row_integrity import session_integrity
@@ -41,6 +43,7 @@ class ApiContext:
     policy: RetentionPolicy
     registry: CollectorRegistry
     readiness: Callable[[], list[str]]  # what is not ready; empty when ready
+    verifier: NoteVerifier | None = None  # checks the trail's signed checkpoints
 
 
 class SqlRequest(BaseModel):
@@ -154,14 +157,18 @@ def create_app(ctx: ApiContext) -> FastAPI:
         subject_id: str,
         caller: Caller,
         format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
-    ) -> StreamingResponse:
+        include_proofs: bool = False,
+    ) -> Response:
         """Everything the trail holds about one person (their access request), streamed.
-        The person themself or an auditor."""
+        The person themself or an auditor. ``include_proofs=true`` (JSON lines only)
+        adds each event's inclusion bundle as ``proof``."""
         mine = caller.sub == subject_id and caller.role in ("client", "specialist")
         if not (mine or caller.role == "auditor") or caller.sid is not None:
             raise NotPermitted(
                 f"not permitted: {caller.role}:{caller.sub} may not export {subject_id[:64]}"
             )
+        if include_proofs and format == "csv":
+            return problems.problem(400, "include_proofs needs format=jsonl (a bundle is JSON)")
         rows = ctx.reader.subject_rows(subject_id)
         first = next(rows, None)  # a bad id is refused before the response starts
 
@@ -172,7 +179,22 @@ def create_app(ctx: ApiContext) -> FastAPI:
 
         if format == "csv":
             return StreamingResponse(csv_lines(all_rows()), media_type="text/csv")
+        if include_proofs:
+            return StreamingResponse(
+                jsonl_lines(with_proofs(all_rows())), media_type="application/x-ndjson"
+            )
         return StreamingResponse(jsonl_lines(all_rows()), media_type="application/x-ndjson")
+
+    def with_proofs(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        # The subject's own events: every stored place of each (about six small reads).
+        for row in rows:
+            try:
+                proof: Any = parties_bundle(
+                    prove_event(ctx.store, str(row["event_id"]), ctx.topics)
+                )
+            except TreeUnavailable as exc:  # not signed yet: say so, keep the row
+                proof = {"unavailable": str(exc)}
+            yield {**row, "proof": proof}
 
     @app.post("/v1/sql", tags=["analysis"])
     def sql(request: SqlRequest, caller: Caller) -> Response:
@@ -197,6 +219,9 @@ def create_app(ctx: ApiContext) -> FastAPI:
                 "report": str(report),
             }
         )
+
+    sources = ProofSources(ctx.reader, ctx.store, ctx.topics, ctx.verifier)
+    app.include_router(proof_routes(sources, Depends(claims)))
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def metrics() -> Response:

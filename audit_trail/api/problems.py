@@ -15,6 +15,7 @@ from starlette.responses import Response
 from audit_trail.tokens import TokenRefused
 from ledger import StoreError, StoreNotReady, StoreUnavailable
 from ledger.access import NotFound, NotPermitted
+from ledger.merkle import TreeUnavailable
 from schemas import AuditTrailError, InvalidInput
 
 log = logging.getLogger("audit_trail.api")
@@ -44,6 +45,8 @@ def status_of(exc: AuditTrailError) -> int:
     if isinstance(exc, NotPermitted):
         return 403
     if isinstance(exc, NotFound):  # told only to auditors, who may know what exists
+        return 404
+    if isinstance(exc, TreeUnavailable):  # no signed tree covers it (yet): ours to say
         return 404
     if isinstance(exc, StoreUnavailable | StoreNotReady):
         return 503

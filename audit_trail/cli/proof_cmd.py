@@ -35,7 +35,7 @@ def checkpoint(
 ) -> None:
     """Print each partition's latest signed checkpoint (C2SP signed-note text)."""
     settings = Settings()
-    topics = [topic] if topic else [settings.topic_session, settings.topic_transaction]
+    topics = [topic] if topic else _topics(settings)
     trail = wiring.read_store(settings)
     try:
         found = latest_checkpoints(trail, topics)
@@ -70,9 +70,7 @@ def prove(
             bundle = prove_consistency(trail, topic or settings.topic_session, partition, old, new)
         else:
             assert event_id is not None
-            bundle = prove_event(
-                trail, event_id, [settings.topic_session, settings.topic_transaction]
-            )
+            bundle = prove_event(trail, event_id, _topics(settings))
     finally:
         trail.close()
     text = json.dumps(bundle, indent=1, default=str) + "\n"
@@ -100,6 +98,11 @@ def verify_proof(
         raise typer.Exit(1) from None
     for line in checked.lines:
         typer.echo(line)
+
+
+def _topics(settings: Settings) -> list[str]:
+    # The erasure records' chain is named after the erasures topic (docs/erasure.md).
+    return [settings.topic_session, settings.topic_transaction, settings.topic_erasures]
 
 
 def _read_bundle(path: Path) -> dict[str, Any]:

@@ -175,7 +175,13 @@ def erase(
         publisher = wiring.erasure_publisher(settings)
         try:
             keys = wiring.keys(settings, trail_store)
-            report = erase_subject(trail_store, keys, subject_id, publisher=publisher)
+            report = erase_subject(
+                trail_store,
+                keys,
+                subject_id,
+                publisher=publisher,
+                signing=wiring.record_signing(settings),
+            )
         finally:
             publisher.close()
     finally:

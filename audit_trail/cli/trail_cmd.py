@@ -13,6 +13,7 @@ from audit_trail.settings import Settings
 from consumers import IngestMetrics
 from ledger import verify as verify_trail
 from ledger.access import NotFound, session_uuid
+from ledger.erasure_audit import check_erasure_records
 from ledger.expiry import ExpiryGate
 from ledger.merkle.audit import check_trees
 from ledger.privacy import record_notices
@@ -86,17 +87,23 @@ def verify() -> None:
     """Recompute every hash chain, check offsets are contiguous and event_id unique, and
     that each partition's leaves still give its signed Merkle root."""
     settings = Settings()
-    topics = [settings.topic_session, settings.topic_transaction]
+    # The erasures topic's name is also the chain of the erasure records in the trail.
+    topics = [settings.topic_session, settings.topic_transaction, settings.topic_erasures]
     trail = wiring.read_store(settings)
     try:
         report = verify_trail(trail, topics, policy=wiring.retention_policy(settings))
         trees = check_trees(trail, topics)
+        records = check_erasure_records(
+            trail, settings.topic_erasures, wiring.checkpoint_signer(settings).verifier
+        )
     finally:
         trail.close()
     typer.echo(str(report))
     for tree in trees:
         typer.echo(f"  {tree}")
-    if not report.ok or any(tree.problem for tree in trees):
+    for record in records:
+        typer.echo(f"  {record}")
+    if not report.ok or any(t.problem for t in trees) or any(r.problem for r in records):
         raise typer.Exit(1)
 
 

@@ -10,19 +10,16 @@ a new key id; verifiers keep each old public key for the checkpoints it signed.
 from __future__ import annotations
 
 import base64
-import binascii
-import contextlib
-import os
 import secrets
-import stat
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.merkle.errors import BadSigningKey
 from ledger.merkle.notes import NoteSigner, check_name
+from ledger.secret_files import SECRET_BYTES, create_secret_file, decode_secret
 
-SEED_BYTES = 32
+SEED_BYTES = SECRET_BYTES
 
 
 def key_path(data_dir: Path) -> Path:
@@ -43,7 +40,8 @@ def signer_from(setting: str | None, data_dir: Path, name: str) -> NoteSigner:
         if Path(data_dir).absolute() in path.absolute().parents:
             raise BadSigningKey(f"the signing key {path} must not live in the store directory")
         if not path.exists():
-            _create(path)
+            fresh = base64.b64encode(secrets.token_bytes(SEED_BYTES)) + b"\n"
+            create_secret_file(path, fresh, "the checkpoint signing key", BadSigningKey)
         seed = _read(path)
     return NoteSigner(name, Ed25519PrivateKey.from_private_bytes(seed))
 
@@ -57,34 +55,4 @@ def _read(path: Path) -> bytes:
 
 
 def _decode(text: str, where: str) -> bytes:
-    try:
-        seed = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise BadSigningKey(f"the checkpoint signing key in {where} is not base64") from exc
-    if len(seed) != SEED_BYTES:
-        raise BadSigningKey(
-            f"the checkpoint signing key in {where} is {len(seed)} bytes, not {SEED_BYTES} "
-            "(e.g. the output of: openssl rand -base64 32)"
-        )
-    return seed
-
-
-def _create(path: Path) -> None:
-    # Same pattern as the master key: private temp file, then link (never overwrites).
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    mode = stat.S_IRUSR | stat.S_IWUSR
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        try:
-            os.fchmod(fd, mode)
-            os.write(fd, base64.b64encode(secrets.token_bytes(SEED_BYTES)) + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        with contextlib.suppress(FileExistsError):
-            os.link(tmp, path)
-    except OSError as exc:
-        raise BadSigningKey(f"cannot create the checkpoint signing key {path}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+    return decode_secret(text, f"the checkpoint signing key in {where}", BadSigningKey)

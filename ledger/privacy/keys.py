@@ -65,6 +65,11 @@ class KeyStore(Protocol):
         """``key_by_id`` for many ids in one round trip (readers open batches of rows)."""
         ...
 
+    def key_ids(self, subject_id: str, purposes: Sequence[Purpose]) -> list[str]:
+        """The ids of the subject's keys for these purposes (what ``destroy`` would
+        destroy now), sorted: an erasure record names them."""
+        ...
+
     def destroy(self, subject_id: str, purposes: Sequence[Purpose]) -> int:
         """Destroy every key of the subject for these purposes; the number destroyed."""
         ...

@@ -185,6 +185,19 @@ class StoreKeyStore:
             _put(self._known, key_id, _Known(subject_id, purpose, key, now), self._cache_size)
         return loaded
 
+    def key_ids(self, subject_id: str, purposes: Sequence[Purpose]) -> list[str]:
+        """Ids of the subject's keys for these purposes, stored or only buffered here."""
+        wanted = check_purposes(purposes)
+        params = {"subject": check_subject(subject_id), "purposes": wanted}
+        with self._lock:
+            stored = {str(row[0]) for row in self._store.query(_OWNED, params)}
+            buffered = {
+                key_id
+                for key_id, p in self._pending.items()
+                if p.subject_id == subject_id and p.purpose in wanted
+            }
+        return sorted(stored | buffered)
+
     def destroy(self, subject_id: str, purposes: Sequence[Purpose]) -> int:
         """Deletes the subject's keys for these purposes, and waits until no table part
         on disk holds their bytes any more (``ErasureIncomplete`` after

@@ -276,7 +276,7 @@ def test_a_publisher_without_a_broker_fails_clearly(topics: TopicLayout) -> None
 class Unpublishable:
     """The notice never gets out (what KafkaErasurePublisher raises when Kafka is down)."""
 
-    def publish(self, notices: Any) -> None:
+    def publish(self, notices: Any, record: Any = None) -> None:
         raise ErasureNotPublished("the erasure notice did not reach Kafka; nothing was erased")
 
 

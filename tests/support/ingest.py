@@ -42,6 +42,8 @@ def service(
     erasures: Any = None,
     codec: AvroCodec | None = None,
     kafka: dict[str, Any] | None = None,
+    tree: Any = None,
+    erasure_records: Any = None,
     **config: Any,
 ) -> IngestService:
     """The real consumer; with ``keys`` (a KeyStore) it encrypts personal fields too, and
@@ -70,6 +72,8 @@ def service(
         sealer=sealer,
         keys=keys,
         codec=codec,
+        tree=tree,
+        erasure_records=erasure_records,
     )
 
 
