@@ -2,10 +2,12 @@
 # (consumer + HTTP API) against the compose file's Kafka and ClickHouse server.
 FROM python:3.11-slim
 WORKDIR /app
-# Dependencies in a layer of their own: rebuilt only when pyproject.toml changes.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install --no-cache-dir -r /tmp/requirements.txt
+# Dependencies in a layer of their own: rebuilt only when pyproject.toml or the pins change.
+# The image runs `migrate` and `serve` on a ClickHouse server: base + server + serve extras
+# (the embedded store too, for a single container without a server).
+COPY pyproject.toml constraints.txt ./
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; extras = p['optional-dependencies']; print('\n'.join(p['dependencies'] + extras['embedded'] + extras['server'] + extras['serve']))" > /tmp/requirements.txt \
+ && pip install --no-cache-dir -r /tmp/requirements.txt -c constraints.txt
 COPY README.md ./
 COPY schemas ./schemas
 COPY producers ./producers

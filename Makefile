@@ -8,10 +8,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit integration clean stack-down bench bench-smoke
 
-$(STAMP): pyproject.toml
+# pyproject.toml gives version ranges (for library users); constraints.txt pins the exact
+# versions the project is tested with, so every `make` builds the same environment.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     topic_dead_letter: str = DEFAULT_TOPICS.dead_letter
     topic_erasures: str = DEFAULT_TOPICS.erasures
     topic_partitions: int = Field(default=4, ge=1)
+    # Used only by `topics create` / `migrate --topics`; 1 suits the local one-node broker.
+    topic_replication_factor: int = Field(default=1, ge=1, le=32)
     # The erasure promise: records leave the topics the project creates this many days
     # after they were written (README "Personal data, erasure and retention").
     topic_retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650)

@@ -4,13 +4,16 @@ Runtime code (settings, wiring), not the local stack (development tooling, which
 this), owns topic names (`topic_layout`) and their creation. `ensure_topics` works on any
 broker, the local stack's or an external one given by KAFKA_BOOTSTRAP_SERVERS. Topics it
 creates carry the retention of the erasure promise (`topic_configs`); topics that exist already are
-checked against it and reported, never changed.
+checked against it and reported, never changed. Only `audit-trail topics create`,
+`migrate --topics` and the local stack create topics; every other command uses
+`check_topics` and stops when one is missing (a cluster may deny this client CREATE).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient
@@ -21,12 +24,19 @@ from audit_trail import topic_configs
 from audit_trail.topic_configs import DEFAULT_RETENTION_DAYS, TopicConfigs
 from audit_trail.topic_layout import DEFAULT_TOPICS, TopicLayout, TopicsError
 
-__all__ = ["DEFAULT_TOPICS", "TopicLayout", "TopicsError", "ensure_topics"]
+__all__ = [
+    "DEFAULT_TOPICS",
+    "TopicCheck",
+    "TopicLayout",
+    "TopicsError",
+    "check_topics",
+    "ensure_topics",
+]
 
 log = logging.getLogger(__name__)
 
-# Each local stack has one broker, so one replica; external clusters get the same layout so
-# tests behave alike on both (raise it in the broker's own provisioning for production).
+# Each local stack has one broker, so one replica; production clusters set
+# AUDIT_TOPIC_REPLICATION_FACTOR for `audit-trail topics create`.
 REPLICATION_FACTOR = 1
 _REQUEST_TIMEOUT_MS = 30_000
 # Long enough for an external broker that is still starting (CI service containers).
@@ -41,6 +51,7 @@ def ensure_topics(
     partitions: int = 4,
     retention_days: int = DEFAULT_RETENTION_DAYS,
     kafka_config: Mapping[str, Any] | None = None,
+    replication_factor: int = REPLICATION_FACTOR,
 ) -> list[str]:
     """Create every topic of `layout` that does not exist yet, and wait until all have leaders.
 
@@ -53,23 +64,11 @@ def ensure_topics(
         raise ValueError(f"partitions must be at least 1, got {partitions}")
     configs = layout.configs(retention_days)
     names = layout.names()
+    admin = _admin(bootstrap, kafka_config, "create topics")
     try:
-        admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap,
-            client_id="audit-trail-topics",
-            request_timeout_ms=_REQUEST_TIMEOUT_MS,
-            bootstrap_timeout_ms=_BOOTSTRAP_TIMEOUT_MS,
-            **(kafka_config or {}),
+        _create_missing(
+            admin, bootstrap, configs, (partitions, replication_factor), layout.erasures
         )
-    except KafkaError as exc:
-        raise TopicsError(
-            f"cannot reach Kafka at {bootstrap} within {_BOOTSTRAP_TIMEOUT_MS // 1000}s to "
-            f"create topics ({exc!r}); check that the "
-            "broker is up (`audit-trail stack status` for the local one) or fix "
-            "KAFKA_BOOTSTRAP_SERVERS"
-        ) from exc
-    try:
-        _create_missing(admin, bootstrap, configs, partitions, layout.erasures)
         admin.wait_for_topics(list(names), timeout_ms=_READY_TIMEOUT_MS)
         problems = _check_existing(admin, configs)
     except KafkaError as exc:
@@ -82,21 +81,77 @@ def ensure_topics(
     return problems
 
 
+@dataclass(frozen=True)
+class TopicCheck:
+    """What a command found of the topics it needs, without creating any."""
+
+    missing: tuple[str, ...]  # absent, or not visible to this client (no DESCRIBE right)
+    problems: tuple[str, ...]  # how present ones break the erasure promise
+
+
+def check_topics(
+    bootstrap: str,
+    layout: TopicLayout,
+    names: Sequence[str],
+    retention_days: int = DEFAULT_RETENTION_DAYS,
+    kafka_config: Mapping[str, Any] | None = None,
+) -> TopicCheck:
+    """Which of ``names`` (topics of ``layout``) the broker lacks, and how the others'
+    configs differ from the erasure promise. Creates nothing: a cluster where this client
+    may not create topics is served as well as one where it may."""
+    admin = _admin(bootstrap, kafka_config, "look up topics")
+    try:
+        # All topics the client may describe: asking for named topics could auto-create
+        # them on a broker with auto.create.topics.enable (default retention: wrong).
+        listed = set(admin.list_topics())
+        missing = tuple(name for name in names if name not in listed)
+        wanted = layout.configs(retention_days)
+        present = {name: wanted[name] for name in names if name in listed}
+        problems = _check_existing(admin, present) if present and not missing else []
+    except KafkaError as exc:
+        raise TopicsError(
+            f"looking up topics {', '.join(names)} on {bootstrap} failed: {exc!r}; "
+            "check the broker log, or that this client may describe those topics"
+        ) from exc
+    finally:
+        admin.close()
+    return TopicCheck(missing, tuple(problems))
+
+
+def _admin(bootstrap: str, kafka_config: Mapping[str, Any] | None, purpose: str) -> Any:
+    try:
+        return KafkaAdminClient(
+            bootstrap_servers=bootstrap,
+            client_id="audit-trail-topics",
+            request_timeout_ms=_REQUEST_TIMEOUT_MS,
+            bootstrap_timeout_ms=_BOOTSTRAP_TIMEOUT_MS,
+            **(kafka_config or {}),
+        )
+    except KafkaError as exc:
+        raise TopicsError(
+            f"cannot reach Kafka at {bootstrap} within {_BOOTSTRAP_TIMEOUT_MS // 1000}s to "
+            f"{purpose} ({exc!r}); check that the "
+            "broker is up (`audit-trail stack status` for the local one) or fix "
+            "KAFKA_BOOTSTRAP_SERVERS"
+        ) from exc
+
+
 def _create_missing(
     admin: Any,
     bootstrap: str,
     configs: dict[str, TopicConfigs],
-    partitions: int,
+    shape: tuple[int, int],
     erasures: str,
 ) -> None:
     # Asking to create every topic and tolerating "already exists" per topic avoids a
     # list-then-create race with another process doing the same (parallel test workers).
     # Erasure notices are few and read whole at every start: one partition keeps them in
     # the order they were published.
+    partitions, replication_factor = shape
     request = {
         name: {
             "num_partitions": 1 if name == erasures else partitions,
-            "replication_factor": REPLICATION_FACTOR,
+            "replication_factor": replication_factor,
             "configs": wanted,
         }
         for name, wanted in configs.items()

@@ -1,8 +1,8 @@
-"""The composition root's helpers: turn settings into connected parts."""
+"""The composition root's helpers: turn settings into connected parts (stores, consumer,
+erasures). The producer side is in `producing`, topics and brokers in `kafka_topics`."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,10 +10,18 @@ from typing import Any
 
 from kafka import KafkaConsumer
 
-from audit_trail import local_broker
-from audit_trail.kafka_diagnosis import diagnosed
+# Re-exported (`x as x`): callers name the composition root's parts through this module.
+from audit_trail.kafka_topics import MissingTopic as MissingTopic
+from audit_trail.kafka_topics import NoBroker as NoBroker
+from audit_trail.kafka_topics import bootstrap_servers as bootstrap_servers
+from audit_trail.kafka_topics import consumer_topics, require_topics
+from audit_trail.kafka_topics import kafka_config as kafka_config
+from audit_trail.producing import NoSchemaRegistryConfigured as NoSchemaRegistryConfigured
+from audit_trail.producing import confluent_schema_ids as confluent_schema_ids
+from audit_trail.producing import producer as producer
+from audit_trail.producing import registered_ids as registered_ids
+from audit_trail.producing import schema_registry as schema_registry
 from audit_trail.settings import Settings
-from audit_trail.topics import ensure_topics
 from consumers import (
     DeadLetterPublisher,
     ErasureFeed,
@@ -39,55 +47,7 @@ from ledger.privacy import (
 from ledger.reader import TrailReader
 from ledger.retention import RetentionPolicy, apply_retention
 from ledger.schema_state import require_current
-from producers import AuditProducer
-from schemas import (
-    AuditTrailError,
-    AvroCodec,
-    ConfluentSchemas,
-    SchemaRegistryClient,
-    default_registry,
-    subject_for,
-)
-
-log = logging.getLogger(__name__)
-
-
-class NoBroker(AuditTrailError):
-    """No Kafka broker is configured or running."""
-
-
-class NoSchemaRegistryConfigured(AuditTrailError):
-    """A setting needs a schema registry and none is configured."""
-
-
-def bootstrap_servers(settings: Settings) -> str:
-    """The configured broker, else the running local stack's."""
-    if settings.kafka_bootstrap_servers:
-        return settings.kafka_bootstrap_servers
-    local = local_broker.find()
-    if local:
-        return local
-    raise NoBroker(
-        "no Kafka broker: set KAFKA_BOOTSTRAP_SERVERS, or start the local one with "
-        "`audit-trail stack up`"
-    )
-
-
-def kafka_config(settings: Settings) -> dict[str, Any]:
-    """The security arguments every Kafka client of the project is opened with."""
-    return settings.kafka_security.client_kwargs()
-
-
-def schema_registry(settings: Settings) -> SchemaRegistryClient | None:
-    """The configured schema registry's client, or None."""
-    if not settings.schema_registry_url:
-        return None
-    password = settings.schema_registry_password
-    return SchemaRegistryClient(
-        settings.schema_registry_url,
-        user=settings.schema_registry_user,
-        password=password.get_secret_value() if password is not None else None,
-    )
+from schemas import AuditTrailError, AvroCodec, ConfluentSchemas
 
 
 def consumer_codec(settings: Settings) -> AvroCodec:
@@ -99,85 +59,21 @@ def consumer_codec(settings: Settings) -> AvroCodec:
     return codec
 
 
-def registered_ids(client: SchemaRegistryClient, family_topics: dict[str, str]) -> dict[str, int]:
-    """Per family, the registry id of its newest version under its topic's subject."""
-    registry = default_registry()
-    ids: dict[str, int] = {}
-    for family, topic in family_topics.items():
-        newest = registry.latest(family)
-        schema_id = client.lookup(subject_for(topic), dict(newest.source))
-        if schema_id is None:
-            raise NoSchemaRegistryConfigured(
-                f"{newest.label} is not registered under subject {subject_for(topic)} at "
-                f"{client.url}; publish our versions with `audit-trail schemas register`"
-            )
-        ids[family] = schema_id
-    return ids
-
-
-def topics_ready(settings: Settings) -> tuple[str, list[str]]:
-    """The broker, with every topic created (retention of the erasure promise), and how
-    existing topics differ from that promise."""
-    bootstrap = bootstrap_servers(settings)
-    # The first connection a command makes: a refused login or TLS trust is named here.
-    with diagnosed(bootstrap, settings.kafka_security):
-        problems = ensure_topics(
-            bootstrap,
-            settings.topics,
-            settings.topic_partitions,
-            settings.topic_retention_days,
-            kafka_config=kafka_config(settings),
-        )
-    return bootstrap, problems
-
-
-def _topics_reported(settings: Settings) -> str:
-    """``topics_ready``, each difference logged as a warning; the broker."""
-    bootstrap, problems = topics_ready(settings)
-    for problem in problems:
-        log.warning("%s", problem)
-    return bootstrap
-
-
-def producer(settings: Settings) -> AuditProducer:
-    bootstrap = _topics_reported(settings)
-    return AuditProducer(
-        bootstrap,
-        settings.family_topics,
-        schema_ids=confluent_schema_ids(settings),
-        **kafka_config(settings),
-    )
-
-
-def confluent_schema_ids(settings: Settings) -> dict[str, int] | None:
-    """Per family, the registry id of the schema producers write (Confluent framing), or
-    None for the single-object framing."""
-    if settings.producer_framing != "confluent":
-        return None
-    client = schema_registry(settings)
-    if client is None:
-        raise NoSchemaRegistryConfigured(
-            "AUDIT_PRODUCER_FRAMING=confluent needs AUDIT_SCHEMA_REGISTRY_URL"
-        )
-    return registered_ids(client, settings.family_topics)
-
-
 def erasure_feed(settings: Settings) -> ErasureFeed:
     """Every erasure published so far, loaded (blocks until read to the end), then followed;
-    the topics are made ready first."""
-    return ErasureFeed(
-        _topics_reported(settings), settings.topic_erasures, **kafka_config(settings)
-    )
+    every topic the consumer uses must exist first (MissingTopic otherwise)."""
+    bootstrap = require_topics(settings, consumer_topics(settings))
+    return ErasureFeed(bootstrap, settings.topic_erasures, **kafka_config(settings))
 
 
 def erasure_publisher(settings: Settings) -> KafkaErasurePublisher:
-    # Topics first: a broker that auto-creates topics would make an expiring one.
+    # The topic must exist: a broker that auto-creates topics would make an expiring one.
     try:
-        bootstrap = _topics_reported(settings)
+        bootstrap = require_topics(settings, [settings.topic_erasures])
     except AuditTrailError as exc:
         raise ErasureNotPublished(
             f"the erasure cannot be published: {exc}. Nothing was erased: run the erasure "
-            "again once the broker answers"
+            "again once the broker answers and the topic exists"
         ) from exc
     return KafkaErasurePublisher(bootstrap, settings.topic_erasures, **kafka_config(settings))
 

@@ -68,7 +68,7 @@ class ErasureFeed:
         partitions = self._kafka.partitions_for_topic(topic)
         if not partitions:
             raise self._failed(
-                "the topic does not exist; create it with `audit-trail topics` (or by hand: "
+                "the topic does not exist; create it with `audit-trail topics create` (or by hand: "
                 "README, personal data, erasure and retention)"
             )
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]

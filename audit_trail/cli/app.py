@@ -26,9 +26,8 @@ COMMANDS = (
          "the idempotency key)."),
     Lazy("simulate", _C + "events_cmd:simulate",
          "Play a realistic platform day into Kafka and print how many events of each type."),
-    Lazy("topics", _C + "trail_cmd:topics",
-         "Create missing topics (with the retention of the erasure promise) and check the "
-         "existing ones: exits 1, saying what differs, when one keeps data longer."),
+    Lazy("topics", _C + "topics_cmd:app",
+         "Create the Kafka topics (an operator's step) or check that they are in place."),
     Lazy("consume", _C + "trail_cmd:consume", "Consume both event topics into the trail."),
     Lazy("verify", _C + "trail_cmd:verify",
          "Recompute every hash chain, check offsets are contiguous and event_id unique, and "
@@ -119,6 +118,15 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):  # Ctrl-C, or "no" at a confirmation
         typer.echo("aborted", err=True)
         sys.exit(1)
+    except ModuleNotFoundError as exc:
+        # A module of an extra this install lacks (chdb for the embedded store, ...).
+        from audit_trail.extras import missing_extra
+
+        lacking = missing_extra(exc)
+        if lacking is None:
+            raise
+        typer.echo(f"error: {lacking}", err=True)
+        sys.exit(2)
     except Exception as exc:
         # Imported here: the contract package loads fastavro, which `--help` need not.
         from schemas import AuditTrailError, InvalidInput

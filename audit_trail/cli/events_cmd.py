@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
+from audit_trail.producing import producer
 from audit_trail.settings import Settings
-from audit_trail.wiring import producer
 from producers import produce_file, produce_lines
 from producers.simulation import schema_version_of
 from producers.simulation import simulate as simulate_events

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from audit_trail import admin, wiring
+from audit_trail import admin
+from audit_trail.kafka_topics import create_topics
 from audit_trail.settings import Settings
 
 
@@ -18,7 +19,11 @@ def migrate(
         ),
     ] = False,
     topics: Annotated[
-        bool, typer.Option("--topics", help="Also create the Kafka topics that are missing")
+        bool,
+        typer.Option(
+            "--topics",
+            help="Also create the Kafka topics that are missing (as `topics create`)",
+        ),
     ] = False,
 ) -> None:
     """Create the database, apply migrations, set retention TTLs from the settings.
@@ -30,7 +35,7 @@ def migrate(
     for line in report.lines():
         typer.echo(line)
     if topics and not check:
-        _, problems = wiring.topics_ready(settings)
+        _, problems = create_topics(settings)
         for problem in problems:
             typer.echo(f"topic {problem}")
         typer.echo(f"topics: {', '.join(settings.topics.names())} exist")

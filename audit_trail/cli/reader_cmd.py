@@ -190,5 +190,5 @@ def erase(
     typer.echo(
         f"Published to {settings.topic_erasures}: every store built from Kafka applies it. "
         f"Kafka deletes the events themselves at most {settings.topic_retention_days} days "
-        "and an hour after they were written (`audit-trail topics` checks the topics)."
+        "and an hour after they were written (`audit-trail topics check` checks the topics)."
     )

@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 
 from audit_trail.settings import Settings
-from audit_trail.token_config import signing_key
-from audit_trail.tokens import mint as mint_token
 from schemas import InvalidInput
 
 app = typer.Typer(help="Viewer tokens for the HTTP API.", no_args_is_help=True)
@@ -33,6 +31,10 @@ def mint(
     kid: Annotated[str | None, typer.Option(help="Key id (default AUDIT_TOKEN_KID)")] = None,
 ) -> None:
     """Print a signed viewer token (keys from AUDIT_TOKEN_*; see README "HTTP API")."""
+    # pyjwt comes with the `serve` extra: imported here so the base install's CLI starts.
+    from audit_trail.token_config import signing_key
+    from audit_trail.tokens import mint as mint_token
+
     chosen, algorithm, key = signing_key(Settings(), kid)
     typer.echo(
         mint_token(

@@ -67,22 +67,6 @@ def consume(
         trail.close()
 
 
-def topics() -> None:
-    """Create missing topics (with the retention of the erasure promise) and check the
-    existing ones: exits 1, saying what differs, when one keeps data longer."""
-    settings = Settings()
-    _, problems = wiring.topics_ready(settings)
-    for problem in problems:
-        typer.echo(problem)
-    if problems:
-        raise typer.Exit(1)
-    names = ", ".join(settings.topics.names())
-    typer.echo(
-        f"ok: {names}; events and dead letters kept {settings.topic_retention_days} days, "
-        f"erasure notices compacted and kept for ever"
-    )
-
-
 def verify() -> None:
     """Recompute every hash chain, check offsets are contiguous and event_id unique, and
     that each partition's leaves still give its signed Merkle root."""

@@ -6,6 +6,10 @@ certificate for 127.0.0.1 are made with ``cryptography``; one SCRAM user (both S
 SHA-512 credentials) is written into the KRaft metadata when the storage is formatted. What a
 client needs (address, CA file, user, password) is left in ``<stack>/sasl_ssl/client.json``,
 readable by the owner only.
+
+With ``AUDIT_STACK_ACLS=1`` as well, the broker enforces ACLs (KRaft's StandardAuthorizer):
+the SCRAM user may do only what an ACL grants it, while the loopback PLAINTEXT listener
+(principal ANONYMOUS, also the controller's) stays the local administrator.
 """
 
 from __future__ import annotations
@@ -26,13 +30,24 @@ from cryptography.x509.oid import NameOID
 from .errors import StackError
 
 ENV_SASL_SSL = "AUDIT_STACK_SASL_SSL"
+ENV_ACLS = "AUDIT_STACK_ACLS"
+AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 USER = "audit-trail"
 _LISTENER = "SASL_SSL"
 _MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
 def wanted() -> bool:
-    return os.environ.get(ENV_SASL_SSL, "").strip().lower() in ("1", "true", "yes")
+    return _flag(ENV_SASL_SSL)
+
+
+def acls_wanted() -> bool:
+    """ACLs mean something only with the SASL_SSL user: PLAINTEXT clients are all admins."""
+    return _flag(ENV_ACLS)
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,7 @@ class SecureListener:
     port: int
     folder: Path
     password: str
+    acls: bool = False
 
     @property
     def bootstrap(self) -> str:
@@ -70,7 +86,14 @@ class SecureListener:
             *((f"{prefix}.{m.lower()}.sasl.jaas.config", scram) for m in _MECHANISMS),
             (f"{prefix}.ssl.keystore.type", "PEM"),
             (f"{prefix}.ssl.keystore.location", str(self.server_pem)),
+            *self._authorizer(),
         ]
+
+    def _authorizer(self) -> list[tuple[str, str]]:
+        if not self.acls:
+            return []
+        # Everyone without an ACL is denied (allow.everyone.if.no.acl.found defaults false).
+        return [("authorizer.class.name", AUTHORIZER), ("super.users", "User:ANONYMOUS")]
 
     def format_arguments(self) -> list[str]:
         """``StorageTool format`` arguments that create the SCRAM user."""
@@ -85,7 +108,7 @@ def prepare(folder: Path, host: str, port: int) -> SecureListener:
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     # Letters and digits only: the password sits inside StorageTool's [name=..,password=..].
-    listener = SecureListener(host, port, folder, secrets.token_hex(16))
+    listener = SecureListener(host, port, folder, secrets.token_hex(16), acls_wanted())
     _write_certificates(listener)
     client = {
         "bootstrap": listener.bootstrap,
@@ -104,7 +127,7 @@ def load(folder: Path) -> SecureListener:
     try:
         client = client_settings(folder)
         host, port = client["bootstrap"].rsplit(":", 1)
-        return SecureListener(host, int(port), folder, client["password"])
+        return SecureListener(host, int(port), folder, client["password"], acls_wanted())
     except (OSError, ValueError, KeyError) as exc:
         raise StackError(
             f"the kept broker's SASL_SSL listener cannot be read from {folder} ({exc}); "

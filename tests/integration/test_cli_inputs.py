@@ -44,11 +44,12 @@ class Cli:
 
 def _cli(bootstrap: str, where: Path) -> Cli:
     suffix = uuid.uuid4().hex[:8]
-    topics = TopicLayout(f"c.session-{suffix}", f"c.transaction-{suffix}", f"c.dlq-{suffix}")
-    ensure_topics(bootstrap, topics)
+    # Its own erasures topic: erasures published by other runs are not this store's.
+    topics = TopicLayout(
+        f"c.session-{suffix}", f"c.transaction-{suffix}", f"c.dlq-{suffix}", f"c.erasures-{suffix}"
+    )
+    ensure_topics(bootstrap, topics)  # an operator's step: no command creates topics
     env = cli_env(bootstrap, topics) | {
-        # Its own erasures topic: erasures published by other runs are not this store's.
-        "AUDIT_TOPIC_ERASURES": f"c.erasures-{suffix}",
         "AUDIT_CONSUMER_GROUP": f"cli-{suffix}",
         "AUDIT_DATA_DIR": str(where / "store"),
         "AUDIT_MASTER_KEY": MASTER,

@@ -13,6 +13,7 @@ import pytest
 
 from audit_trail import wiring
 from audit_trail.kafka_diagnosis import KafkaConnectionRefused
+from audit_trail.kafka_topics import create_topics
 from audit_trail.settings import Settings
 from audit_trail.stack import kafka_down, kafka_up
 from audit_trail.stack.secure_listener import ENV_SASL_SSL, client_settings
@@ -61,7 +62,8 @@ def _settings(client: dict[str, Any], tmp_path: Path, **override: Any) -> Settin
 def test_send_and_ingest_over_sasl_ssl(secure_broker: dict[str, Any], tmp_path: Path) -> None:
     settings = _settings(secure_broker, tmp_path)
     events = list(one_of_each(seed=8).values())
-    with wiring.producer(settings) as producer:  # admin (topics) + producer
+    create_topics(settings)  # admin over SASL_SSL (no ACLs on this broker)
+    with wiring.producer(settings) as producer:  # admin (topic check) + producer
         for event in events:
             producer.send(event)
     store = EmbeddedStore(settings.data_dir)

@@ -136,6 +136,7 @@ def demo(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> dict
     )
     day = _demo_defaults()
     for args in (
+        ["topics", "create"],  # the demo's `stack up` creates only the default topics
         ["simulate", "--sessions", day["SESSIONS"], "--seed", day["SEED"], "--start", day["START"]],
         ["consume", "--until-idle"],
     ):

@@ -104,4 +104,5 @@ def cli_env(bootstrap: str, topics: TopicLayout) -> dict[str, str]:
         "AUDIT_TOPIC_SESSION": topics.session,
         "AUDIT_TOPIC_TRANSACTION": topics.transaction,
         "AUDIT_TOPIC_DEAD_LETTER": topics.dead_letter,
+        "AUDIT_TOPIC_ERASURES": topics.erasures,
     }

@@ -1,0 +1,177 @@
+"""The consumer and producer on a cluster that enforces ACLs, as a user without CREATE.
+
+A broker of the test's own (the shared one is never touched): the local stack with its
+SASL_SSL listener and KRaft's StandardAuthorizer (AUDIT_STACK_ACLS). The loopback
+PLAINTEXT listener is the operator (a super user); the SCRAM user is the application,
+granted READ, WRITE and DESCRIBE on its topics and READ on its consumer group, nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaAdminClient
+from kafka.admin import (
+    ACL,
+    ACLOperation,
+    ACLPermissionType,
+    ResourcePattern,
+    ResourceType,
+)
+
+from audit_trail import wiring
+from audit_trail.kafka_topics import MissingTopic, create_topics
+from audit_trail.settings import Settings
+from audit_trail.stack import kafka_down, kafka_up
+from audit_trail.stack.errors import StackError
+from audit_trail.stack.paths import StackPaths, repo_root
+from audit_trail.stack.secure_listener import ENV_ACLS, ENV_SASL_SSL, USER, client_settings
+from consumers import IngestMetrics
+from ledger import EmbeddedStore
+from tests.support.samples import one_of_each
+
+pytestmark = pytest.mark.integration
+CLI = [sys.executable, "-m", "audit_trail.cli"]
+
+
+@dataclass(frozen=True)
+class AclBroker:
+    admin_bootstrap: str  # PLAINTEXT: the operator, a super user
+    client: dict[str, Any]  # the SCRAM user's address, CA, name and password
+
+
+@pytest.fixture(scope="module")
+def acl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclBroker]:
+    root = tmp_path_factory.mktemp("acl-stack")
+    cached = StackPaths(repo_root() / ".stack").jars_root
+    if cached.is_dir():  # no second Maven download when the work tree has the jars
+        shutil.copytree(cached, StackPaths(root).jars_root, symlinks=True)
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+        env.setenv("AUDIT_STACK_DIR", str(root))
+        env.setenv(ENV_SASL_SSL, "1")
+        env.setenv(ENV_ACLS, "1")
+        admin_bootstrap = kafka_up(timeout_s=180)
+        try:
+            yield AclBroker(admin_bootstrap, client_settings(root / "sasl_ssl"))
+        finally:
+            kafka_down()
+
+
+def _app_settings(broker: AclBroker, tmp_path: Path, suffix: str) -> Settings:
+    client = broker.client
+    return Settings.model_validate(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": client["bootstrap"],
+            "kafka_security_protocol": "SASL_SSL",
+            "kafka_sasl_mechanism": "SCRAM-SHA-256",
+            "kafka_sasl_username": client["username"],
+            "kafka_sasl_password": client["password"],
+            "kafka_ssl_cafile": client["ca_file"],
+            "topic_session": f"acl.session-{suffix}",
+            "topic_transaction": f"acl.transaction-{suffix}",
+            "topic_dead_letter": f"acl.dead-letter-{suffix}",
+            "topic_erasures": f"acl.erasures-{suffix}",
+            "consumer_group": f"acl-{suffix}",
+            "data_dir": tmp_path / "store",
+            "consumer_session_timeout_ms": 6000,
+        }
+    )
+
+
+def _cli_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
+    password = settings.kafka_sasl_password
+    assert password is not None
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": str(settings.kafka_bootstrap_servers),
+        "AUDIT_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "AUDIT_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256",
+        "AUDIT_KAFKA_SASL_USERNAME": str(settings.kafka_sasl_username),
+        "AUDIT_KAFKA_SASL_PASSWORD": password.get_secret_value(),
+        "AUDIT_KAFKA_SSL_CAFILE": str(settings.kafka_ssl_cafile),
+        "AUDIT_TOPIC_SESSION": settings.topic_session,
+        "AUDIT_TOPIC_TRANSACTION": settings.topic_transaction,
+        "AUDIT_TOPIC_DEAD_LETTER": settings.topic_dead_letter,
+        "AUDIT_TOPIC_ERASURES": settings.topic_erasures,
+        "AUDIT_DATA_DIR": str(tmp_path / "cli-store"),
+    }
+
+
+def _grant_read_write(broker: AclBroker, settings: Settings) -> None:
+    """What a platform team grants an application: no CREATE, no cluster rights."""
+    user = f"User:{USER}"
+    allow = ACLPermissionType.ALLOW
+    acls = [
+        ACL(user, "*", operation, allow, ResourcePattern(ResourceType.TOPIC, topic))
+        for topic in settings.topics.names()
+        for operation in (ACLOperation.READ, ACLOperation.WRITE, ACLOperation.DESCRIBE)
+    ]
+    group = ResourcePattern(ResourceType.GROUP, settings.consumer_group)
+    acls.append(ACL(user, "*", ACLOperation.READ, allow, group))
+    admin = KafkaAdminClient(bootstrap_servers=broker.admin_bootstrap)
+    try:
+        result = admin.create_acls(acls)
+    finally:
+        admin.close()
+    assert not result["failed"], result["failed"]
+
+
+def test_a_user_without_create_produces_and_ingests(acl_broker: AclBroker, tmp_path: Path) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    app = _app_settings(acl_broker, tmp_path, suffix)
+    _grant_read_write(acl_broker, app)
+
+    # The application may not create topics: the broker enforces it (not a vacuous test).
+    with pytest.raises(StackError, match="refused to create topics"):
+        create_topics(app)
+    # Without the topics, the producer stops with the one line (nothing auto-created).
+    with pytest.raises(MissingTopic, match=f"topic {app.topic_session} .*topics create"):
+        wiring.producer(app)
+    out = subprocess.run(
+        [*CLI, "simulate", "--sessions", "2"], env=_cli_env(app, tmp_path),
+        capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 1 and len(lines) == 1, out.stderr
+    assert f"topic {app.topic_session}" in lines[0] and "audit-trail topics create" in lines[0]
+    assert app.kafka_sasl_password is not None
+    assert app.kafka_sasl_password.get_secret_value() not in out.stderr
+
+    # The operator creates them (PLAINTEXT, a super user), as `topics create` does.
+    operator = app.model_copy(
+        update={
+            "kafka_bootstrap_servers": acl_broker.admin_bootstrap,
+            "kafka_security_protocol": "PLAINTEXT",
+            "kafka_sasl_mechanism": None,
+            "kafka_sasl_username": None,
+            "kafka_sasl_password": None,
+            "kafka_ssl_cafile": None,
+        }
+    )
+    _, problems = create_topics(operator)
+    assert problems == []
+
+    events = list(one_of_each(seed=11).values())
+    with wiring.producer(app) as producer:
+        for event in events:
+            producer.send(event)
+    store = EmbeddedStore(app.data_dir)
+    store.migrate()
+    try:
+        # Consumer, dead-letter producer, erasure feed and partition facts, all as the user.
+        ingest = wiring.ingest_service(app, store, IngestMetrics())
+        ingest.run(until_idle=True)
+        assert ingest.stats.rows == len(events)
+        assert ingest.stats.dead_letters == 0
+    finally:
+        store.close()
