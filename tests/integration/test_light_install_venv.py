@@ -55,9 +55,12 @@ def test_the_base_wheel_in_a_fresh_venv_sends_an_event(
 ) -> None:
     # A copy of the sources, as a fresh clone has them: building never writes into the tree.
     src = tmp_path / "src"
+    src.mkdir()
     for name in SOURCES:
-        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy2
-        copy(ROOT / name, src / name)
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, src / name)
     wheels = tmp_path / "wheels"
     _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheels), str(src))
     (wheel,) = wheels.glob("audit_trail-*.whl")
