@@ -97,7 +97,7 @@ def missing_topic(bootstrap: str, missing: Sequence[str]) -> MissingTopic:
     return MissingTopic(
         f"topic {missing[0]}{others} does not exist on {bootstrap} (or this client may not "
         f"describe it): create the topics with `{CREATE_COMMAND}` "
-        "(or `audit-trail migrate --topics`), or ask the cluster's operators to"
+        "(or `audit-trail migrate --topics`; on a managed cluster, ask its operators)"
     )
 
 

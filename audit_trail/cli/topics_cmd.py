@@ -16,9 +16,10 @@ app = typer.Typer(
 
 @app.command("create")
 def create() -> None:
-    """Create the missing topics (AUDIT_TOPIC_PARTITIONS, AUDIT_TOPIC_REPLICATION_FACTOR,
-    AUDIT_TOPIC_RETENTION_DAYS) and check the existing ones: exits 1, saying what
-    differs, when one keeps data longer. Existing topics are never changed."""
+    """Create the missing topics; check the existing ones (exit 1 if one keeps data longer).
+
+    Partitions, replicas and retention: AUDIT_TOPIC_PARTITIONS, _REPLICATION_FACTOR,
+    _RETENTION_DAYS. Existing topics are never changed."""
     settings = Settings()
     _, problems = create_topics(settings)
     _report(settings, problems)
@@ -26,8 +27,7 @@ def create() -> None:
 
 @app.command("check")
 def check() -> None:
-    """Create nothing: exit 1 with one line when a topic is missing, or saying how an
-    existing one keeps data longer than the erasure promise."""
+    """Create nothing; exit 1 if a topic is missing or keeps data longer than promised."""
     settings = Settings()
     problems = _config_problems(settings)
     _report(settings, problems)
