@@ -88,6 +88,20 @@ def _app_settings(broker: AclBroker, tmp_path: Path, suffix: str) -> Settings:
     )
 
 
+def _operator(broker: AclBroker, app: Settings) -> Settings:
+    """The same topics, as the operator: the PLAINTEXT listener's super user."""
+    return app.model_copy(
+        update={
+            "kafka_bootstrap_servers": broker.admin_bootstrap,
+            "kafka_security_protocol": "PLAINTEXT",
+            "kafka_sasl_mechanism": None,
+            "kafka_sasl_username": None,
+            "kafka_sasl_password": None,
+            "kafka_ssl_cafile": None,
+        }
+    )
+
+
 def _cli_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
     password = settings.kafka_sasl_password
     assert password is not None
@@ -148,16 +162,7 @@ def test_a_user_without_create_produces_and_ingests(acl_broker: AclBroker, tmp_p
     assert app.kafka_sasl_password.get_secret_value() not in out.stderr
 
     # The operator creates them (PLAINTEXT, a super user), as `topics create` does.
-    operator = app.model_copy(
-        update={
-            "kafka_bootstrap_servers": acl_broker.admin_bootstrap,
-            "kafka_security_protocol": "PLAINTEXT",
-            "kafka_sasl_mechanism": None,
-            "kafka_sasl_username": None,
-            "kafka_sasl_password": None,
-            "kafka_ssl_cafile": None,
-        }
-    )
+    operator = _operator(acl_broker, app)
     _, problems = create_topics(operator)
     assert problems == []
 
@@ -175,3 +180,16 @@ def test_a_user_without_create_produces_and_ingests(acl_broker: AclBroker, tmp_p
         assert ingest.stats.dead_letters == 0
     finally:
         store.close()
+
+
+def test_a_topic_the_user_may_not_describe_reads_as_missing_in_one_line(
+    acl_broker: AclBroker, tmp_path: Path
+) -> None:
+    """Another team's topics (created, no grant for this user): the one line, no traceback
+    of an authorization error, and nothing sent."""
+    app = _app_settings(acl_broker, tmp_path, uuid.uuid4().hex[:8])
+    operator = _operator(acl_broker, app)
+    create_topics(operator)
+    with pytest.raises(MissingTopic, match="may not describe it") as caught:
+        wiring.producer(app)
+    assert "\n" not in str(caught.value)

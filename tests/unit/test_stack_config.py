@@ -21,6 +21,7 @@ from audit_trail.stack.kraft import (
 from audit_trail.stack.maven import POM_PATH, jar_dir, kafka_version
 from audit_trail.stack.paths import StackPaths
 from audit_trail.stack.probe import parse_bootstrap
+from audit_trail.stack.secure_listener import AUTHORIZER, SecureListener
 from audit_trail.stack.state import BrokerState, clear_state, read_state, write_state
 
 
@@ -52,6 +53,21 @@ def test_server_properties_has_roles_and_chosen_ports(tmp_path: Path) -> None:
     assert props["group.initial.rebalance.delay.ms"] == "0"
     assert props["num.partitions"] == "4"
     assert props["auto.create.topics.enable"] == "false"
+
+
+@pytest.mark.parametrize("acls", [False, True])
+def test_acls_are_enforced_only_when_asked(tmp_path: Path, acls: bool) -> None:
+    secure = SecureListener("127.0.0.1", 39094, tmp_path, "pw", acls=acls)
+    text = render_server_properties(BrokerPorts(39092, 39093), tmp_path / "data", secure)
+    props = _properties(text)
+    if not acls:
+        assert "authorizer.class.name" not in props and "super.users" not in props
+        return
+    assert props["authorizer.class.name"] == AUTHORIZER
+    # Only the loopback PLAINTEXT listener (and the controller) is the administrator:
+    # the SCRAM user gets nothing an ACL does not grant.
+    assert props["super.users"] == "User:ANONYMOUS"
+    assert "allow.everyone.if.no.acl.found" not in props
 
 
 def test_log4j_properties_writes_to_the_given_file(tmp_path: Path) -> None:
