@@ -20,6 +20,8 @@ from audit_trail.topic_configs import DEFAULT_RETENTION_DAYS
 from audit_trail.topic_layout import DEFAULT_TOPICS, TopicLayout
 from schemas import SESSION_FAMILY, TRANSACTION_FAMILY, InvalidInput
 
+_TOPIC_NAME = r"^[A-Za-z0-9._-]{1,249}$"
+
 
 class InvalidSetting(InvalidInput):
     """An environment variable holds a value its setting cannot take."""
@@ -61,10 +63,12 @@ class Settings(BaseSettings):
     schema_registry_password: SecretStr | None = None
     producer_framing: Literal["single-object", "confluent"] = "single-object"
 
-    topic_session: str = DEFAULT_TOPICS.session
-    topic_transaction: str = DEFAULT_TOPICS.transaction
-    topic_dead_letter: str = DEFAULT_TOPICS.dead_letter
-    topic_erasures: str = DEFAULT_TOPICS.erasures
+    # Kafka's legal topic names: an empty or mistyped name is refused here, in one line,
+    # not reported later as a missing topic.
+    topic_session: str = Field(default=DEFAULT_TOPICS.session, pattern=_TOPIC_NAME)
+    topic_transaction: str = Field(default=DEFAULT_TOPICS.transaction, pattern=_TOPIC_NAME)
+    topic_dead_letter: str = Field(default=DEFAULT_TOPICS.dead_letter, pattern=_TOPIC_NAME)
+    topic_erasures: str = Field(default=DEFAULT_TOPICS.erasures, pattern=_TOPIC_NAME)
     topic_partitions: int = Field(default=4, ge=1)
     # Used only by `topics create` / `migrate --topics`; 1 suits the local one-node broker.
     topic_replication_factor: int = Field(default=1, ge=1, le=32)

@@ -129,6 +129,10 @@ def test_migrate_topics_creates_them_too(kafka_bootstrap: str, tmp_path: Path) -
         ({"AUDIT_TOPIC_REPLICATION_FACTOR": "three"}, 2, ["AUDIT_TOPIC_REPLICATION_FACTOR"]),
         ({"AUDIT_TOPIC_REPLICATION_FACTOR": "0"}, 2, ["AUDIT_TOPIC_REPLICATION_FACTOR"]),
         ({"AUDIT_TOPIC_PARTITIONS": "-1"}, 2, ["AUDIT_TOPIC_PARTITIONS"]),
+        # Not Kafka topic names: refused as settings, before any broker is asked.
+        ({"AUDIT_TOPIC_SESSION": ""}, 2, ["AUDIT_TOPIC_SESSION"]),
+        ({"AUDIT_TOPIC_ERASURES": "bad topic!"}, 2, ["AUDIT_TOPIC_ERASURES"]),
+        ({"AUDIT_TOPIC_DEAD_LETTER": "x" * 250}, 2, ["AUDIT_TOPIC_DEAD_LETTER"]),
     ],
 )
 def test_topics_create_with_bad_settings_is_one_line(
