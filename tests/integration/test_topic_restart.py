@@ -162,6 +162,9 @@ def test_the_operator_flow_on_the_cli(
         "AUDIT_TOPIC_SESSION": topics.session,
         "AUDIT_TOPIC_TRANSACTION": topics.transaction,
         "AUDIT_TOPIC_DEAD_LETTER": topics.dead_letter,
+        # The fixture's erasures topic: no command creates topics (a broker without the
+        # default audit.erasures would stop `consume`).
+        "AUDIT_TOPIC_ERASURES": topics.erasures,
         "AUDIT_CONSUMER_GROUP": f"cli-{topics.session}",
     }
 
