@@ -32,9 +32,9 @@ from audit_trail import wiring
 from audit_trail.kafka_topics import MissingTopic, create_topics
 from audit_trail.settings import Settings
 from audit_trail.stack import kafka_down, kafka_up
-from audit_trail.stack.errors import StackError
 from audit_trail.stack.paths import StackPaths, repo_root
 from audit_trail.stack.secure_listener import ENV_ACLS, ENV_SASL_SSL, USER, client_settings
+from audit_trail.topics import TopicsError
 from consumers import IngestMetrics
 from ledger import EmbeddedStore
 from tests.support.samples import one_of_each
@@ -146,7 +146,7 @@ def test_a_user_without_create_produces_and_ingests(acl_broker: AclBroker, tmp_p
     _grant_read_write(acl_broker, app)
 
     # The application may not create topics: the broker enforces it (not a vacuous test).
-    with pytest.raises(StackError, match="refused to create topics"):
+    with pytest.raises(TopicsError, match="refused to create topics"):
         create_topics(app)
     # Without the topics, the producer stops with the one line (nothing auto-created).
     with pytest.raises(MissingTopic, match=f"topic {app.topic_session} .*topics create"):
