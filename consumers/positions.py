@@ -65,6 +65,11 @@ class Positions:
     def resume(self, pending: set[TopicPartition]) -> None:
         """Continue each newly assigned partition right after the store's last row, once
         it is known to be the partition the chain was built from."""
+        # A rebalance may have taken some back since they were noted: their new owner
+        # resumes them.
+        pending = pending & set(self.consumer.assignment())
+        if not pending:
+            return
         facts = self.retry(partial(self.source.facts, sorted(pending)))
         fresh: list[ChainSegment] = []
         for topic in sorted({tp.topic for tp in pending}):
@@ -73,18 +78,33 @@ class Positions:
             for tp in sorted(tp for tp in pending if tp.topic == topic):
                 head = heads.get(tp.partition)
                 segment, new = self._segment(tp, head, recorded.get(tp.partition), facts[tp])
+                # Nothing stored yet (a new store): the trail wants all Kafka still has,
+                # whatever offsets the group committed for another store.
+                at = None if head is None else self.kafka_offset(tp, head.offset) + 1
+                if not self._seek(tp, at):
+                    continue
                 self.segments[tp] = segment
                 fresh += [segment] if new else []
-                if head is None:
-                    # Nothing stored yet (a new store): the trail wants all Kafka still
-                    # has, whatever offsets the group committed for another store.
-                    self.consumer.seek_to_beginning(tp)
-                    continue
-                self.heads[tp] = head
-                self.consumer.seek(tp, self.kafka_offset(tp, head.offset) + 1)
-                log.info("%s[%d]: resume after stored offset %d", topic, tp.partition, head.offset)
+                if head is not None:
+                    self.heads[tp] = head
+                    log.info(
+                        "%s[%d]: resume after stored offset %d", topic, tp.partition, head.offset
+                    )
         # Recorded before any row of these partitions is stored (rows wait for a flush).
         self.retry(partial(record_segments, self.store, fresh))
+
+    def _seek(self, tp: TopicPartition, offset: int | None) -> bool:
+        """Seek ``tp`` (to its beginning for ``None``); False if it is no longer ours."""
+        try:
+            if offset is None:
+                self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, offset)
+        except ValueError:  # kafka-python: "Unassigned partition", revoked meanwhile
+            log.info("%s[%d]: revoked before it resumed", tp.topic, tp.partition)
+            self.drop(tp)
+            return False
+        return True
 
     def _segment(
         self,
