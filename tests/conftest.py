@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from audit_trail.stack import TopicLayout, ensure_topics, kafka_down, kafka_status, kafka_up
+from ledger import EmbeddedStore
 from tests.support.coordinator import group_offsets
 from tests.support.docker import docker_answers
 
@@ -50,6 +52,16 @@ def topics(kafka_bootstrap: str) -> TopicLayout:
     )
     ensure_topics(kafka_bootstrap, layout, partitions=4)
     return layout
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
+    """An empty, migrated embedded store of the test's own (modules may share one
+    instead, by defining a wider-scoped ``store``)."""
+    opened = EmbeddedStore(tmp_path / "store")
+    opened.migrate()
+    yield opened
+    opened.close()
 
 
 def _wait_for_group_coordinator(bootstrap: str) -> None:

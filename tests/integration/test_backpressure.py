@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -36,14 +35,6 @@ def _members(bootstrap: str, group: str) -> list[str]:
     finally:
         admin.close()
     return sorted(str(m["member_id"]) for m in described["members"])
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
-    opened = EmbeddedStore(tmp_path / "store")
-    opened.migrate()
-    yield opened
-    opened.close()
 
 
 def _count_revocations(ingest: IngestService) -> list[list[TopicPartition]]:

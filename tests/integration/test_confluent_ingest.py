@@ -5,8 +5,6 @@ AvroSerializer and from our own producer; refused schemas dead-lettered with the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
@@ -28,14 +26,6 @@ from tests.support.samples import one_of_each
 from tests.support.schema_registry import RegistryState, running_registry
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
-    opened = EmbeddedStore(tmp_path / "store")
-    opened.migrate()
-    yield opened
-    opened.close()
 
 
 def _env(url: str, topics: TopicLayout, bootstrap: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ from ledger import EmbeddedStore
 from ledger.merkle import Checkpointer, signer_from
 from producers import AuditProducer
 from producers.simulation import simulate
-from tests.support.ingest import DAY, family_topics, service
+from tests.support.ingest import DAY, cli_env, family_topics, service
 
 pytestmark = pytest.mark.integration
 CLI = [sys.executable, "-m", "audit_trail.cli"]
@@ -27,12 +27,7 @@ CLI = [sys.executable, "-m", "audit_trail.cli"]
 
 def _env(bootstrap: str, topics: TopicLayout, data_dir: Path) -> dict[str, str]:
     return {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "AUDIT_TOPIC_SESSION": topics.session,
-        "AUDIT_TOPIC_TRANSACTION": topics.transaction,
-        "AUDIT_TOPIC_DEAD_LETTER": topics.dead_letter,
-        "AUDIT_TOPIC_ERASURES": topics.erasures,
+        **cli_env(bootstrap, topics),
         "AUDIT_DATA_DIR": str(data_dir),
         "AUDIT_MASTER_KEY": "",
         "AUDIT_CHECKPOINT_KEY": "",

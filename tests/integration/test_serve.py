@@ -26,6 +26,7 @@ from audit_trail.tokens import mint
 from ledger.access import NETWORK_FIELDS
 from producers.events import Event
 from tests.support.ingest import fill
+from tests.support.serve import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -62,16 +63,7 @@ def auth(value: str) -> dict[str, str]:
 
 
 def _wait(check: Any, what: str, timeout_s: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except httpx.HTTPError:
-            found = None
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_for(check, what, timeout_s)
 
 
 @pytest.fixture(scope="module")
