@@ -37,6 +37,9 @@ class IngestConfig:
     # at most this often.
     watch_every_s: float = 5.0
     progress_every_s: float = 30.0
+    # A member holding no partition while no member of the group holds any, this long,
+    # leaves and joins again (consumers.membership).
+    assignment_patience_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.batch_max_rows < 1 or self.batch_max_age_s < 0:

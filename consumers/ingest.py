@@ -42,6 +42,7 @@ from consumers.dead_letters import DeadLetterGuard, DeadLetterPublisher
 from consumers.decoding import Sealer, to_item
 from consumers.envelope import FlagWatch, partition_count
 from consumers.idempotency import Deduplicator
+from consumers.membership import EmptyAssignmentWatch, GroupView
 from consumers.metrics import IngestMetrics
 from consumers.partitions import KafkaFacts
 from consumers.positions import PartitionSource, Positions
@@ -95,6 +96,7 @@ class IngestService:
         sealer: Sealer | None = None,
         keys: KeyFlusher | None = None,
         partitions: PartitionSource | None = None,
+        group_view: GroupView | None = None,
         tree: TreeSigner | None = None,
         erasure_records: RecordAppender | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -108,7 +110,14 @@ class IngestService:
         self.clock = clock
         self.sealer = sealer
         self.keys = keys
-        self.partitions = partitions if partitions is not None else KafkaFacts(consumer)
+        self._kafka_facts = KafkaFacts(consumer)
+        self.partitions = partitions if partitions is not None else self._kafka_facts
+        self.membership = EmptyAssignmentWatch(
+            config.group_id,
+            config.topics,
+            group_view if group_view is not None else self._kafka_facts,
+            config.assignment_patience_s,
+        )
         self.positions = Positions(consumer, store, self.partitions, self._retrying_value)
         self.progress = Progress(self.metrics, config.progress_every_s)
         self.tree = tree
@@ -207,6 +216,8 @@ class IngestService:
             log.warning("consumer did not close cleanly: %s", exc)
         self.dead_letters.close(timeout_s)
         self.partitions.close()
+        if self._kafka_facts is not self.partitions:
+            self._kafka_facts.close()
 
     def stop(self) -> None:
         self.stop_requested.set()
@@ -427,6 +438,7 @@ class IngestService:
             return
         self._lag_checked = now
         assigned = sorted(self.consumer.assignment())
+        self._rejoin_if_stuck(bool(assigned))
         try:
             facts = self.partitions.facts(assigned)
         except Retriable as exc:
@@ -437,6 +449,25 @@ class IngestService:
             self.positions.check(facts)
             self._lag = self.progress.lag(facts, self.positions.next_kafka_offsets())
         self.progress.maybe_log(self.stats.rows, self.stats.dead_letters, self._lag, len(assigned))
+
+    def _rejoin_if_stuck(self, holds_partitions: bool) -> None:
+        try:
+            stuck = self.membership.stuck(holds_partitions)
+        except Retriable as exc:
+            self.progress.broker_quiet(exc)
+            return
+        if not stuck:
+            return
+        log.warning(
+            "this member has held no partition of %s for %.0f s and no member of group %s "
+            "holds any: leaving the group and joining again",
+            ", ".join(self.config.topics),
+            self.config.assignment_patience_s,
+            self.config.group_id,
+        )
+        self.metrics.rejoined()
+        self.consumer.unsubscribe()
+        self.consumer.subscribe(list(self.config.topics), listener=_Listener(self))
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -67,6 +67,12 @@ class IngestMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.group_rejoins = Counter(
+            "audit_ingest_group_rejoins_total",
+            "Times this member left and joined its group again, having held no partition "
+            "while no member held any (consumers.membership)",
+            registry=self.registry,
+        )
 
     def serve(self, port: int, address: str = "127.0.0.1") -> None:
         start_http_server(port, addr=address, registry=self.registry)
@@ -87,6 +93,9 @@ class IngestMetrics:
 
     def lag(self, topic: str, partition: int, records: int) -> None:
         self.consumer_lag.labels(topic, str(partition)).set(max(0, records))
+
+    def rejoined(self) -> None:
+        self.group_rejoins.inc()
 
     def commit_failed(self) -> None:
         self.commit_failures.inc()

@@ -12,12 +12,14 @@ stops the consumer; ``audit-trail chain restart`` records the operator's decisio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from consumers.membership import GroupState
 from ledger import ChainHead, Store
 from ledger.segments import ChainSegment, current_segments, record_segments
 from schemas import AuditTrailError, InvalidInput, Retriable
@@ -70,7 +72,31 @@ class KafkaFacts:
             ) from exc
         return {tp: PartitionFacts(begins[tp], ends[tp], ids.get(tp.topic, "")) for tp in tps}
 
+    def group_state(self, group: str, topics: Sequence[str]) -> GroupState:
+        """Whether ``group`` is stable and how many of ``topics``' partitions its members
+        hold (``consumers.membership``)."""
+        try:
+            described = self._admin_client().describe_groups([group])[group]
+        except (KafkaError, KeyError) as exc:
+            raise BrokerQuiet(f"the broker did not describe consumer group {group}: {exc}") from exc
+        wanted = set(topics)
+        held = 0
+        for member in described.get("members") or []:
+            assignment = member.get("member_assignment") or {}
+            for part in assignment.get("assigned_partitions") or []:
+                if part.get("topic") in wanted:
+                    held += len(part.get("partitions") or [])
+        return GroupState(stable=described.get("group_state") == "Stable", held=held)
+
     def _topic_ids(self, topics: list[str]) -> dict[str, str]:
+        described = self._admin_client().describe_topics(topics)
+        return {
+            str(t["name"]): str(t.get("topic_id") or "")
+            for t in described
+            if not t.get("error_code")
+        }
+
+    def _admin_client(self) -> Any:
         if self._admin is None:
             # Made on first use: a broker away at start-up must not fail the constructor.
             # Connected as the consumer is (TLS, SASL): the same cluster, the same rules.
@@ -81,12 +107,7 @@ class KafkaFacts:
                 request_timeout_ms=self.timeout_ms,
                 **security,
             )
-        described = self._admin.describe_topics(topics)
-        return {
-            str(t["name"]): str(t.get("topic_id") or "")
-            for t in described
-            if not t.get("error_code")
-        }
+        return self._admin
 
     def close(self) -> None:
         if self._admin is not None:
