@@ -21,8 +21,11 @@ from tests.support.outage import OutageStore
 
 pytestmark = pytest.mark.integration
 
-MAX_POLL_INTERVAL_MS = 4000
-CLIENT = {"max_poll_interval_ms": MAX_POLL_INTERVAL_MS, "session_timeout_ms": 6000,
+# Short, so an outage of a few intervals is quick to hold; not shorter, because on two
+# busy cores the start (join, resume, a first batch decoded) alone once took over 4 s
+# between polls, and the group rebalanced before the outage began.
+MAX_POLL_INTERVAL_MS = 8000
+CLIENT = {"max_poll_interval_ms": MAX_POLL_INTERVAL_MS, "session_timeout_ms": 10000,
           "heartbeat_interval_ms": 1000}  # fmt: skip
 
 
