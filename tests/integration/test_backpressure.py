@@ -8,15 +8,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, TopicPartition
 
 from audit_trail.stack import TopicLayout
 from consumers import IngestService
-from ledger import EmbeddedStore, verify
-from tests.support.ingest import fill, offsets_contiguous, service, stored_ids
+from ledger import EmbeddedStore
+from tests.support.ingest import assert_stored_exactly_once, fill, service
 from tests.support.outage import OutageStore
 
 pytestmark = pytest.mark.integration
@@ -99,13 +98,6 @@ def _start(ingest: IngestService) -> threading.Thread:
     return worker
 
 
-def _stored_exactly_once(store: EmbeddedStore, topics: TopicLayout, sent: list[Any]) -> None:
-    assert sorted(stored_ids(store, topics)) == sorted(str(e.event_id) for e in sent)
-    assert offsets_contiguous(store, topics.session)
-    assert offsets_contiguous(store, topics.transaction)
-    assert verify(store, [topics.session, topics.transaction]).ok
-
-
 def test_an_outage_four_times_the_poll_interval_evicts_nobody(
     kafka_bootstrap: str, topics: TopicLayout, store: EmbeddedStore
 ) -> None:
@@ -133,7 +125,7 @@ def test_an_outage_four_times_the_poll_interval_evicts_nobody(
     worker.join(timeout=120)
     assert not worker.is_alive() and not CRASHES, CRASHES
     assert ingest.consumer.paused() == set()
-    _stored_exactly_once(store, topics, sent)
+    assert_stored_exactly_once(store, topics, sent)
 
 
 def test_a_rebalance_during_an_outage_abandons_what_was_in_flight(
@@ -163,4 +155,4 @@ def test_a_rebalance_during_an_outage_abandons_what_was_in_flight(
     two.join(timeout=120)
     assert not one.is_alive() and not two.is_alive()
     assert not CRASHES, CRASHES
-    _stored_exactly_once(store, topics, sent)
+    assert_stored_exactly_once(store, topics, sent)

@@ -20,9 +20,8 @@ from kafka.coordinator.assignors.range import RangePartitionAssignor
 from audit_trail.stack import TopicLayout
 from consumers.membership import GroupState
 from consumers.partitions import KafkaFacts
-from ledger import verify
 from ledger.embedded import EmbeddedStore
-from tests.support.ingest import fill, offsets_contiguous, service, stored_ids
+from tests.support.ingest import assert_stored_exactly_once, fill, service
 
 pytestmark = pytest.mark.integration
 
@@ -63,10 +62,7 @@ def test_a_member_left_with_nothing_joins_again_and_stores_everything(
         pytest.fail("the member held nothing and never joined again")
     assert EmptyFirstAssignor.assignments >= 2
     assert ingest.metrics.group_rejoins._value.get() >= 1
-    assert sorted(stored_ids(store, topics)) == sorted(str(e.event_id) for e in sent)
-    assert offsets_contiguous(store, topics.session)
-    assert offsets_contiguous(store, topics.transaction)
-    assert verify(store, [topics.session, topics.transaction]).ok
+    assert_stored_exactly_once(store, topics, sent)
 
 
 def test_the_broker_says_who_holds_the_partitions(

@@ -96,6 +96,16 @@ def offsets_contiguous(store: Store, topic: str) -> bool:
     return all(lo == 0 and hi - lo + 1 == n == distinct for _, lo, hi, n, distinct in rows)
 
 
+def assert_stored_exactly_once(store: Store, topics: TopicLayout, sent: list[Event]) -> None:
+    """Every sent event stored once, offsets without gap or repeat, every chain sound."""
+    from ledger import verify
+
+    assert sorted(stored_ids(store, topics)) == sorted(str(e.event_id) for e in sent)
+    assert offsets_contiguous(store, topics.session)
+    assert offsets_contiguous(store, topics.transaction)
+    assert verify(store, [topics.session, topics.transaction]).ok
+
+
 def cli_env(bootstrap: str, topics: TopicLayout) -> dict[str, str]:
     """The environment a CLI subprocess needs to use ``topics`` on ``bootstrap``."""
     return {
