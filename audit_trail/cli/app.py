@@ -13,55 +13,33 @@ from audit_trail.cli.lazy import Lazy, group_with
 
 # Every sub-command, in the order the help lists them. Its module is imported only when it
 # runs (or shows its own help): `--help` and `--version` load neither Kafka, chDB, pyarrow
-# nor the HTTP stack. The summary is the first sentence of the command's help (checked by
-# tests/unit/test_cli_startup.py).
+# nor the HTTP stack. The help lists each with the first sentence of its own help, read
+# from the module's source (audit_trail.cli.summaries).
 _C = "audit_trail.cli."
 COMMANDS = (
-    Lazy("migrate", _C + "migrate_cmd:migrate",
-         "Create the database, apply migrations, set retention TTLs from the settings."),
-    Lazy("serve", _C + "serve_cmd:serve",
-         "The consumer plus the HTTP API (/v1/..., /metrics, /healthz, /readyz, /docs)."),
-    Lazy("produce", _C + "events_cmd:produce",
-         "Send the events of a JSON Lines file (one event per line, each with its event_id, "
-         "the idempotency key)."),
-    Lazy("simulate", _C + "events_cmd:simulate",
-         "Play a realistic platform day into Kafka and print how many events of each type."),
-    Lazy("topics", _C + "topics_cmd:app",
-         "Create the Kafka topics (an operator's step) or check that they are in place."),
-    Lazy("consume", _C + "trail_cmd:consume", "Consume both event topics into the trail."),
-    Lazy("verify", _C + "trail_cmd:verify",
-         "Recompute every hash chain, check offsets are contiguous and event_id unique, and "
-         "that each partition's leaves still give its signed Merkle root."),
-    Lazy("timeline", _C + "trail_cmd:timeline", "A session's events in order (auditor's view)."),
-    Lazy("counts", _C + "trail_cmd:counts",
-         "Stored events per type (each event once; repeats of an event_id counted apart)."),
-    Lazy("trail", _C + "reader_cmd:trail",
-         "A session's trail as ROLE may see it (participants only; auditors everything)."),
-    Lazy("payments", _C + "reader_cmd:payments",
-         "The payment attempts, outcomes and refunds of one booking or transaction."),
+    Lazy("migrate", _C + "migrate_cmd:migrate"),
+    Lazy("serve", _C + "serve_cmd:serve"),
+    Lazy("produce", _C + "events_cmd:produce"),
+    Lazy("simulate", _C + "events_cmd:simulate"),
+    Lazy("topics", _C + "topics_cmd:app"),
+    Lazy("consume", _C + "trail_cmd:consume"),
+    Lazy("verify", _C + "trail_cmd:verify"),
+    Lazy("timeline", _C + "trail_cmd:timeline"),
+    Lazy("counts", _C + "trail_cmd:counts"),
+    Lazy("trail", _C + "reader_cmd:trail"),
+    Lazy("payments", _C + "reader_cmd:payments"),
     # A query may start with "--" (a comment): it is the argument, not an unknown option.
-    Lazy("sql", _C + "reader_cmd:sql",
-         "Run one read-only query of the analyst views; writes, DDL and other tables are "
-         "refused.",
-         context_settings={"ignore_unknown_options": True}),
-    Lazy("export", _C + "reader_cmd:export",
-         "Everything the trail holds about one person, decrypted, machine-readable."),
-    Lazy("erase", _C + "reader_cmd:erase",
-         "Destroy the subject's personal-data key: their personal fields read as erased "
-         "everywhere; billing fields are kept until their retention ends."),
-    Lazy("checkpoint", _C + "proof_cmd:checkpoint",
-         "Print each partition's latest signed checkpoint (C2SP signed-note text)."),
-    Lazy("prove", _C + "proof_cmd:prove",
-         "Write a proof bundle: an event's inclusion in its signed tree, or (--consistency) "
-         "that one checkpoint extends another."),
-    Lazy("verify-proof", _C + "proof_cmd:verify_proof",
-         "Check a proof bundle with the public key alone: exits 1 naming the first bad leaf."),
-    Lazy("schemas", _C + "schemas_cmd:app", "Inspect and check the Avro schemas."),
-    Lazy("token", _C + "token_cmd:app", "Viewer tokens for the HTTP API."),
-    Lazy("stack", _C + "stack_cmd:app",
-         "Run a local Apache Kafka broker (KRaft) for demos and tests."),
-    Lazy("chain", _C + "chain_cmd:app", "The trail's hash chains and their segments."),
-    Lazy("keys", _C + "proof_cmd:keys_app", "The checkpoint signing key."),
+    Lazy("sql", _C + "reader_cmd:sql", context_settings={"ignore_unknown_options": True}),
+    Lazy("export", _C + "reader_cmd:export"),
+    Lazy("erase", _C + "reader_cmd:erase"),
+    Lazy("checkpoint", _C + "proof_cmd:checkpoint"),
+    Lazy("prove", _C + "proof_cmd:prove"),
+    Lazy("verify-proof", _C + "proof_cmd:verify_proof"),
+    Lazy("schemas", _C + "schemas_cmd:app"),
+    Lazy("token", _C + "token_cmd:app"),
+    Lazy("stack", _C + "stack_cmd:app"),
+    Lazy("chain", _C + "chain_cmd:app"),
+    Lazy("keys", _C + "proof_cmd:keys_app"),
 )  # fmt: skip
 
 app = typer.Typer(

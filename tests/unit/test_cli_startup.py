@@ -85,7 +85,7 @@ def test_each_summary_is_the_loaded_commands_own() -> None:
     for entry in COMMANDS:
         loaded = entry.load()
         assert loaded.get_short_help_str(300) == entry.stub().get_short_help_str(300), (
-            f"{entry.name}: update its summary in audit_trail/cli/app.py COMMANDS"
+            f"{entry.name}: the summary read from its source differs from its loaded help"
         )
         assert group.get_command(None, entry.name) is not None  # type: ignore[arg-type]
 
