@@ -74,4 +74,13 @@ def diagnosis(errors: list[BaseException], bootstrap: str, security: KafkaSecuri
                 f"the TLS handshake with Kafka at {bootstrap} failed: is that a "
                 f"{security.security_protocol} listener? (AUDIT_KAFKA_SECURITY_PROTOCOL)"
             )
+    if security.sasl_mechanism and any("socket disconnected" in str(e) for e in errors):
+        # The broker answers a refused login and then closes the connection; on a busy
+        # machine the client sometimes sees only the close (seen in CI). A broker that is
+        # down refuses the connection instead, so a close here is most likely the login.
+        return (
+            f"Kafka at {bootstrap} closed every connection at the login of user "
+            f"{security.sasl_username!r} ({security.sasl_mechanism}): check "
+            "AUDIT_KAFKA_SASL_USERNAME and AUDIT_KAFKA_SASL_PASSWORD"
+        )
     return None

@@ -9,14 +9,10 @@ granted READ, WRITE and DESCRIBE on its topics and READ on its consumer group, n
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient
@@ -31,64 +27,28 @@ from kafka.admin import (
 from audit_trail import wiring
 from audit_trail.kafka_topics import MissingTopic, create_topics
 from audit_trail.settings import Settings
-from audit_trail.stack import kafka_down, kafka_up
-from audit_trail.stack.paths import StackPaths, repo_root
-from audit_trail.stack.secure_listener import ENV_ACLS, ENV_SASL_SSL, USER, client_settings
+from audit_trail.stack.secure_listener import USER
 from audit_trail.topics import TopicsError
 from consumers import IngestMetrics
 from ledger import EmbeddedStore
 from tests.support.samples import one_of_each
+from tests.support.secure_broker import SecureBroker, scram_settings, secure_broker
 
 pytestmark = pytest.mark.integration
 CLI = [sys.executable, "-m", "audit_trail.cli"]
 
 
-@dataclass(frozen=True)
-class AclBroker:
-    admin_bootstrap: str  # PLAINTEXT: the operator, a super user
-    client: dict[str, Any]  # the SCRAM user's address, CA, name and password
-
-
 @pytest.fixture(scope="module")
-def acl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclBroker]:
-    root = tmp_path_factory.mktemp("acl-stack")
-    cached = StackPaths(repo_root() / ".stack").jars_root
-    if cached.is_dir():  # no second Maven download when the work tree has the jars
-        shutil.copytree(cached, StackPaths(root).jars_root, symlinks=True)
-    with pytest.MonkeyPatch.context() as env:
-        env.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
-        env.setenv("AUDIT_STACK_DIR", str(root))
-        env.setenv(ENV_SASL_SSL, "1")
-        env.setenv(ENV_ACLS, "1")
-        admin_bootstrap = kafka_up(timeout_s=180)
-        try:
-            yield AclBroker(admin_bootstrap, client_settings(root / "sasl_ssl"))
-        finally:
-            kafka_down()
+def acl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
+    with secure_broker(tmp_path_factory.mktemp("acl-stack"), acls=True) as broker:
+        yield broker
 
 
-def _app_settings(broker: AclBroker, tmp_path: Path, suffix: str) -> Settings:
-    client = broker.client
-    return Settings.model_validate(
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": client["bootstrap"],
-            "kafka_security_protocol": "SASL_SSL",
-            "kafka_sasl_mechanism": "SCRAM-SHA-256",
-            "kafka_sasl_username": client["username"],
-            "kafka_sasl_password": client["password"],
-            "kafka_ssl_cafile": client["ca_file"],
-            "topic_session": f"acl.session-{suffix}",
-            "topic_transaction": f"acl.transaction-{suffix}",
-            "topic_dead_letter": f"acl.dead-letter-{suffix}",
-            "topic_erasures": f"acl.erasures-{suffix}",
-            "consumer_group": f"acl-{suffix}",
-            "data_dir": tmp_path / "store",
-            "consumer_session_timeout_ms": 6000,
-        }
-    )
+def _app_settings(broker: SecureBroker, tmp_path: Path) -> Settings:
+    return scram_settings(broker.client, tmp_path / "store", "acl", "SCRAM-SHA-256")
 
 
-def _operator(broker: AclBroker, app: Settings) -> Settings:
+def _operator(broker: SecureBroker, app: Settings) -> Settings:
     """The same topics, as the operator: the PLAINTEXT listener's super user."""
     return app.model_copy(
         update={
@@ -121,7 +81,7 @@ def _cli_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def _grant_read_write(broker: AclBroker, settings: Settings) -> None:
+def _grant_read_write(broker: SecureBroker, settings: Settings) -> None:
     """What a platform team grants an application: no CREATE, no cluster rights."""
     user = f"User:{USER}"
     allow = ACLPermissionType.ALLOW
@@ -140,9 +100,10 @@ def _grant_read_write(broker: AclBroker, settings: Settings) -> None:
     assert not result["failed"], result["failed"]
 
 
-def test_a_user_without_create_produces_and_ingests(acl_broker: AclBroker, tmp_path: Path) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    app = _app_settings(acl_broker, tmp_path, suffix)
+def test_a_user_without_create_produces_and_ingests(
+    acl_broker: SecureBroker, tmp_path: Path
+) -> None:
+    app = _app_settings(acl_broker, tmp_path)
     _grant_read_write(acl_broker, app)
 
     # The application may not create topics: the broker enforces it (not a vacuous test).
@@ -183,11 +144,11 @@ def test_a_user_without_create_produces_and_ingests(acl_broker: AclBroker, tmp_p
 
 
 def test_a_topic_the_user_may_not_describe_reads_as_missing_in_one_line(
-    acl_broker: AclBroker, tmp_path: Path
+    acl_broker: SecureBroker, tmp_path: Path
 ) -> None:
     """Another team's topics (created, no grant for this user): the one line, no traceback
     of an authorization error, and nothing sent."""
-    app = _app_settings(acl_broker, tmp_path, uuid.uuid4().hex[:8])
+    app = _app_settings(acl_broker, tmp_path)
     operator = _operator(acl_broker, app)
     create_topics(operator)
     with pytest.raises(MissingTopic, match="may not describe it") as caught:

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka.errors import KafkaConnectionError, SaslAuthenticationFailedError
 from typer.testing import CliRunner
 
 from audit_trail.cli.app import main
 from audit_trail.kafka_connection import KafkaSecurity
+from audit_trail.kafka_diagnosis import diagnosis
 from audit_trail.settings import Settings
 from schemas import InvalidInput
 
@@ -107,3 +109,24 @@ def test_register_without_a_registry_says_which_setting(monkeypatch: pytest.Monk
 
     result = CliRunner().invoke(app, ["schemas", "register"])
     assert result.exit_code == 2 and "AUDIT_SCHEMA_REGISTRY_URL" in result.output
+
+
+def _scram() -> KafkaSecurity:
+    return _settings(
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="svc",
+        kafka_sasl_password="pw-9-secret",
+    ).kafka_security
+
+
+def test_a_refused_login_is_named_whether_refused_or_only_closed() -> None:
+    refused = diagnosis([SaslAuthenticationFailedError("bad")], "k:9093", _scram())
+    assert refused is not None and "refused the login of user 'svc'" in refused
+    # On a busy machine the client may see only the close that follows the refusal.
+    closed = diagnosis([KafkaConnectionError("socket disconnected")], "k:9093", _scram())
+    assert closed is not None and "closed every connection at the login of user 'svc'" in closed
+    assert "pw-9-secret" not in refused + closed
+    # Without SASL a close is not a login: no diagnosis, the original error stands.
+    plain = _settings().kafka_security
+    assert diagnosis([KafkaConnectionError("socket disconnected")], "k:9092", plain) is None
