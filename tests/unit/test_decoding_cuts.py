@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from consumers.decoding import to_item
-from schemas import AvroCodec
+from schemas import AvroCodec, MalformedDatum, TruncatedDatum
 from schemas.codec import HEADER_SIZE
 from tests.support.samples import one_of_each
 
@@ -40,6 +40,36 @@ def test_every_cut_of_a_message_is_a_truncated_datum(kind: str) -> None:
     assert len(codes) == len(whole) - HEADER_SIZE, "a cut message was stored"
     wrong = {cut: code for cut, code in codes.items() if code != "truncated_datum"}
     assert wrong == {}
+
+
+@pytest.mark.parametrize("uuids_as_text", [True, False])
+@pytest.mark.parametrize("kind", ["participant_joined", "payment_succeeded", "note_saved"])
+def test_the_codec_itself_says_a_cut_message_is_truncated(kind: str, uuids_as_text: bool) -> None:
+    # Every caller of decode (not only the consumer) gets the right error: cuts inside a
+    # UUID or a timestamp included, where zero padding cannot complete the value.
+    codec = AvroCodec(uuids_as_text=uuids_as_text)
+    event = one_of_each(seed=61)[kind]
+    whole = codec.encode(event.family, event.to_avro())
+    wrong = {}
+    for cut in range(HEADER_SIZE, len(whole)):
+        try:
+            codec.decode(whole[:cut])
+        except TruncatedDatum:
+            continue
+        except MalformedDatum as exc:
+            wrong[cut] = str(exc)
+        else:
+            wrong[cut] = "decoded"
+    assert wrong == {}
+
+
+def test_a_corrupt_body_is_still_malformed_from_the_codec() -> None:
+    codec = AvroCodec(uuids_as_text=True)
+    event = one_of_each(seed=61)["participant_joined"]
+    whole = codec.encode(event.family, event.to_avro())
+    corrupt = whole[:HEADER_SIZE] + b"\x7f" + whole[HEADER_SIZE + 1 :]
+    with pytest.raises(MalformedDatum):
+        codec.decode(corrupt)
 
 
 def test_a_corrupt_body_is_still_malformed() -> None:
