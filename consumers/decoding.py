@@ -12,7 +12,8 @@ from ledger import UnstorableRecord, dead_letter_row, trail_row
 from ledger.rows import with_envelope_flags
 from ledger.trail_row import TrailRow
 from schemas import AvroCodec, DecodeError
-from schemas.events.parsing import InvalidEvent, event_from_avro
+from schemas.events.checks import check_avro_values
+from schemas.events.parsing import InvalidEvent
 
 
 class Sealer(Protocol):
@@ -41,8 +42,9 @@ def to_item(
     try:
         decoded = codec.decode(value)
         check_payload_type(decoded.record)
-        # The schema fixes the shape; the model checks the values (currency, ranges...).
-        event_from_avro(decoded.record)
+        # The schema fixes the shape; the models' rules check the values (currency,
+        # ranges...), read from the models but without building one.
+        check_avro_values(decoded.record)
         row = trail_row(
             decoded.record,
             family=decoded.writer.family,
