@@ -20,26 +20,32 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def parse_v2(data: bytes) -> dict[str, Any]:
     """An independent reader of the documented layout (what an outside verifier writes)."""
     assert data[0] == V2_BINARY
-    values: dict[str, Any] = {}
+    directory: list[tuple[str, int]] = []
     at = 1
-    while at < len(data):
+    while data[at] != 0:
         size = data[at]
-        name = data[at + 1 : at + 1 + size].decode("ascii")
-        tag, at = data[at + 1 + size], at + 2 + size
-        if tag == 1:
-            length = int.from_bytes(data[at : at + 4], "big")
-            values[name], at = data[at + 4 : at + 4 + length].decode("utf-8"), at + 4 + length
-        elif tag == 2:
-            values[name], at = str(uuid.UUID(data[at : at + 36].decode("ascii"))), at + 36
-        elif tag in (3, 5):
-            values[name] = int.from_bytes(data[at : at + 8], "big", signed=True)
-            at += 8
+        directory.append((data[at + 1 : at + 1 + size].decode("ascii"), data[at + 1 + size]))
+        at += 2 + size
+    at += 1
+    values: dict[str, Any] = {}
+    for name, tag in directory:
+        if tag in (3, 5):
+            values[name], at = int.from_bytes(data[at : at + 8], "big", signed=True), at + 8
         elif tag == 4:
             assert data[at] in (0, 1)
             values[name], at = data[at] == 1, at + 1
         else:
-            raise AssertionError(f"unknown tag {tag}")
-    assert list(values) == sorted(values), "entries go in order of their names"
+            assert tag in (1, 2), f"unknown tag {tag}"
+    texts = [name for name, tag in directory if tag in (1, 2)]
+    lengths = [int.from_bytes(data[at + 4 * k : at + 4 * k + 4], "big") for k in range(len(texts))]
+    at += 4 * len(texts)
+    for name, length in zip(texts, lengths, strict=True):
+        values[name], at = data[at : at + length].decode("utf-8"), at + length
+    assert at == len(data), "nothing trails the text block"
+    assert [name for name, _ in directory] == sorted(values), "entries go in name order"
+    for name, tag in directory:
+        if tag == 2:
+            assert str(uuid.UUID(values[name])) == values[name]
     return values
 
 

@@ -85,32 +85,33 @@ def test_canonical_form_v1_is_pinned() -> None:
     )
 
 
-# The v2 bytes of fixed_row, entry by entry (docs/contract.md, "Row hashes").
+# The v2 bytes of fixed_row, block by block (docs/contract.md, "Row hashes").
+_DIRECTORY = [  # (name, tag) of each non-null hashed column, in name order
+    ("actor_id", 1), ("actor_role", 1), ("device_kind", 1), ("device_os", 1),
+    ("event_id", 2), ("event_type", 1), ("family", 1), ("granted", 4), ("kafka_offset", 3),
+    ("kafka_partition", 3), ("kafka_topic", 1), ("network_city", 1), ("network_ip", 1),
+    ("occurred_at", 5), ("offline_ms", 3), ("participant_id", 1), ("participant_role", 1),
+    ("schema_version", 3), ("session_id", 2), ("source_service", 1), ("source_version", 1),
+]  # fmt: skip
+_TEXTS = [
+    "client-7", "client", "mobile", "Android", "00000000-0000-4000-8000-000000000001",
+    "participant_reconnected", "session_event", "audit.session-events", "Cluj-Napoca",
+    "192.0.2.10", "client-7", "client", "00000000-0000-4000-8000-000000000002", "meetings",
+    "2.1.0",
+]  # fmt: skip
 V2_PINNED = "".join(
     (
         "02",  # the version
-        "08" + b"actor_id".hex() + "01" + "00000008" + b"client-7".hex(),
-        "0a" + b"actor_role".hex() + "01" + "00000006" + b"client".hex(),
-        "0b" + b"device_kind".hex() + "01" + "00000006" + b"mobile".hex(),
-        "09" + b"device_os".hex() + "01" + "00000007" + b"Android".hex(),
-        "08" + b"event_id".hex() + "02" + b"00000000-0000-4000-8000-000000000001".hex(),
-        "0a" + b"event_type".hex() + "01" + "00000017" + b"participant_reconnected".hex(),
-        "06" + b"family".hex() + "01" + "0000000d" + b"session_event".hex(),
-        "07" + b"granted".hex() + "04" + "01",
-        "0c" + b"kafka_offset".hex() + "03" + "0000000000000029",
-        "0f" + b"kafka_partition".hex() + "03" + "0000000000000003",
-        "0b" + b"kafka_topic".hex() + "01" + "00000014" + b"audit.session-events".hex(),
-        "0c" + b"network_city".hex() + "01" + "0000000b" + b"Cluj-Napoca".hex(),
-        "0a" + b"network_ip".hex() + "01" + "0000000a" + b"192.0.2.10".hex(),
-        # 2026-01-02T03:04:05.678901Z in microseconds since the epoch
-        "0b" + b"occurred_at".hex() + "05" + (1767323045678901).to_bytes(8, "big").hex(),
-        "0a" + b"offline_ms".hex() + "03" + "0000000000001068",
-        "0e" + b"participant_id".hex() + "01" + "00000008" + b"client-7".hex(),
-        "10" + b"participant_role".hex() + "01" + "00000006" + b"client".hex(),
-        "0e" + b"schema_version".hex() + "03" + "0000000000000001",
-        "0a" + b"session_id".hex() + "02" + b"00000000-0000-4000-8000-000000000002".hex(),
-        "0e" + b"source_service".hex() + "01" + "00000008" + b"meetings".hex(),
-        "0e" + b"source_version".hex() + "01" + "00000005" + b"2.1.0".hex(),
+        *(f"{len(name):02x}" + name.encode().hex() + f"{tag:02x}" for name, tag in _DIRECTORY),
+        "00",  # end of the directory
+        "01",  # granted
+        (41).to_bytes(8, "big").hex(),  # kafka_offset
+        (3).to_bytes(8, "big").hex(),  # kafka_partition
+        (1767323045678901).to_bytes(8, "big").hex(),  # occurred_at: 2026-01-02T03:04:05.678901Z
+        (4200).to_bytes(8, "big").hex(),  # offline_ms
+        (1).to_bytes(8, "big").hex(),  # schema_version
+        *(len(text).to_bytes(4, "big").hex() for text in _TEXTS),
+        *(text.encode().hex() for text in _TEXTS),
     )
 )
 
@@ -119,7 +120,7 @@ def test_canonical_form_v2_is_pinned() -> None:
     # What every row linked now is hashed over; an outside verifier implements this form.
     assert canonical_bytes(fixed_row()).hex() == V2_PINNED
     assert row_hash(ZERO_HASH, fixed_row()) == (
-        "d7d24324bbe11a57642b661e133c07e85cbb8750d0260a311258268a798b4606"
+        "9982fc1686443d43670984bf5cf4ecfb1b157c74e4e35cc4f9fc8ba040418d4b"
     )
 
 
