@@ -148,7 +148,7 @@ def v2_bytes(row: Row) -> bytes:
     return shape.encode(row)
 
 
-def _with_micros(values: tuple[Any, ...], positions: list[int]) -> list[Any]:
+def _with_micros(values: Sequence[Any], positions: list[int]) -> list[Any]:
     out = list(values)
     for k in positions:
         if type(out[k]) is not int:  # a row read back holds the integer already
@@ -156,7 +156,7 @@ def _with_micros(values: tuple[Any, ...], positions: list[int]) -> list[Any]:
     return out
 
 
-def _with_uuid_text(values: tuple[Any, ...], positions: list[int]) -> list[Any]:
+def _with_uuid_text(values: Sequence[Any], positions: list[int]) -> list[Any]:
     out = list(values)
     for k in positions:
         value = out[k]
