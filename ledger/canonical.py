@@ -75,5 +75,6 @@ def form_bytes(row: Row, version: int) -> bytes:
         raise InvalidInput(f"the row cannot be hashed in format v{version}: {exc}") from exc
     raise UnknownChainVersion(
         f"chain_version {version!r} is no hash format this program knows "
-        f"(it knows {', '.join(map(str, VERSIONS))}): upgrade it, or the row was altered"
+        f"(it knows {', '.join(map(str, VERSIONS))}): run a newer audit-trail, "
+        "or the row was altered"
     )

@@ -5,12 +5,15 @@ a careless producer or an attacker would send pinned as examples."""
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from consumers.decoding import to_item
 from schemas import AvroCodec
 from schemas.events.checks import check_avro_values
 from schemas.events.parsing import InvalidEvent, event_from_avro
@@ -191,3 +194,18 @@ def test_a_refusal_names_each_bad_field() -> None:
     with pytest.raises(InvalidEvent) as refused:
         check_avro_values(record)
     assert [line.split(":")[0] for line in refused.value.errors] == ["actor.id", "currency"]
+
+
+def test_the_consumer_dead_letters_a_bad_value_with_one_line_naming_it() -> None:
+    event = one_of_each(seed=3)["payment_failed"]
+    record = event.to_avro()
+    record["payload"][1]["currency"] = "EURO"
+    value = CODEC.encode(event.family, record)  # Avro cannot tell: a string is a string
+    message = SimpleNamespace(
+        topic="t", partition=0, offset=9, timestamp=1_700_000_000_000, key=event.key, value=value
+    )
+    item = to_item(CODEC, message, datetime(2026, 11, 2, tzinfo=UTC))
+    assert item.letter is not None and item.letter.reason_code == "invalid_event"
+    assert "\n" not in item.letter.reason
+    assert "currency: Value error, 'EURO' is not an ISO 4217 currency code" in item.letter.reason
+    assert item.row.family == "dead_letter"
