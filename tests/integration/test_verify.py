@@ -250,7 +250,7 @@ def test_a_trail_holding_v1_and_v2_rows_verifies(store: EmbeddedStore, topic: st
         v1_rows, head = link_as_v1(rows[:30], ChainHead.start(topic, 0))
         old._insert("trail", COLUMNS[:-1], v1_rows, f"{topic}:0:0-29")
         old.insert_checkpoints([head])
-        assert old.migrate() == ["0023_chain_version"]
+        assert "0023_chain_version" in old.migrate()
         # The consumer now continues the same chain in the binary form.
         stored = ingest_from(old, rows[30:], head)
         report = verify(old, [topic], page_rows=PAGE)
