@@ -35,6 +35,7 @@ _DIRECT = {
     "ingested_at": "now64(6, 'UTC')",
     "prev_hash": "''",
     "row_hash": "''",
+    "chain_version": "toUInt8(1)",  # the column's default: no hash to say the form of
 }
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 from typing import Any, Protocol
-
-from fastavro import parse_schema, schemaless_reader
 
 from consumers.batching import Item
 from consumers.dead_letters import DeadLetter
@@ -14,9 +11,9 @@ from consumers.envelope import PayloadTypeMismatch, check_payload_type, envelope
 from ledger import UnstorableRecord, dead_letter_row, trail_row
 from ledger.rows import with_envelope_flags
 from ledger.trail_row import TrailRow
-from schemas import AvroCodec, DecodeError, MalformedDatum, TruncatedDatum
-from schemas.codec import HEADER_SIZE
-from schemas.events.parsing import InvalidEvent, event_from_avro
+from schemas import AvroCodec, DecodeError
+from schemas.events.checks import check_avro_values
+from schemas.events.parsing import InvalidEvent
 
 
 class Sealer(Protocol):
@@ -43,17 +40,11 @@ def to_item(
         return _dead(message, None, "tombstone", "null value (a tombstone)", ingested_at)
     value: bytes = message.value
     try:
-        try:
-            decoded = codec.decode(value)
-        except MalformedDatum as exc:
-            if _ends_early(codec, value):
-                raise TruncatedDatum(
-                    f"datum ends early: the message ({len(value)} bytes) stops inside it"
-                ) from exc
-            raise
+        decoded = codec.decode(value)
         check_payload_type(decoded.record)
-        # The schema fixes the shape; the model checks the values (currency, ranges...).
-        event_from_avro(decoded.record)
+        # The schema fixes the shape; the models' rules check the values (currency,
+        # ranges...), read from the models but without building one.
+        check_avro_values(decoded.record)
         row = trail_row(
             decoded.record,
             family=decoded.writer.family,
@@ -81,56 +72,6 @@ def to_item(
 def _part(row: TrailRow) -> int:
     when: datetime = row.occurred_at
     return when.year * 100 + when.month
-
-
-# No message of ours is longer (Kafka's default limit): a length beyond it is garbage.
-_MAX_MESSAGE = 1 << 20
-
-
-class _ShortReads(io.BytesIO):
-    """Notes whether a read asked for more bytes than were left (and than a garbled
-    length would: a cut message asks for a plausible few)."""
-
-    short = False
-
-    def read(self, size: int | None = -1, /) -> bytes:
-        data = super().read(size)
-        if size is not None and len(data) < size <= _MAX_MESSAGE:
-            self.short = True
-        return data
-
-
-_PLAIN: dict[tuple[str, int], Any] = {}
-
-
-def _ends_early(codec: AvroCodec, value: bytes) -> bool:
-    """Whether reading the datum ran past the message's end (a cut message, not a
-    corrupt one). Read with logical types off: a UUID or date cut short is then just
-    short bytes, which the codec's check cannot tell from a malformed value."""
-    try:
-        writer = codec.writer_of(value)
-    except DecodeError:
-        return False
-    slot = (writer.family, writer.version)
-    if slot not in _PLAIN:
-        _PLAIN[slot] = parse_schema(_without_logical(writer.source), named_schemas={})
-    body = _ShortReads(value)
-    body.seek(HEADER_SIZE)
-    try:
-        schemaless_reader(body, _PLAIN[slot], None)
-    except Exception:  # fastavro raises many types at the end of the bytes
-        return body.short
-    return body.short
-
-
-def _without_logical(node: Any) -> Any:
-    if isinstance(node, dict):
-        if "logicalType" in node and isinstance(node.get("type"), str):
-            return node["type"]
-        return {key: _without_logical(item) for key, item in node.items()}
-    if isinstance(node, list):
-        return [_without_logical(item) for item in node]
-    return node
 
 
 def _dead(message: Any, value: bytes | None, code: str, reason: str, ingested_at: datetime) -> Item:

@@ -20,6 +20,7 @@ from ledger.columns import Column
 _SCALARS: dict[str, Any] = {
     "String": pa.string(),
     "Bool": pa.bool_(),
+    "UInt8": pa.uint8(),
     "UInt16": pa.uint16(),
     "UInt64": pa.uint64(),
     "Int32": pa.int32(),

@@ -1,31 +1,23 @@
 """Tamper evidence: each row's hash chains to the previous row of its Kafka partition.
 
-``row_hash = sha256(prev_hash_bytes || canonical_bytes(row))``. The canonical bytes are
-compact JSON with sorted keys over every column except ingested_at and the two hashes
-(a replay ingests later but must produce identical hashes). Values serialize in a form
-that survives a round trip through ClickHouse exactly: UUIDs as lowercase strings,
-datetimes as integer microseconds since the epoch, non-ASCII escaped, nulls left out.
+``row_hash = sha256(prev_hash_bytes || canonical bytes of the row)``, the canonical bytes
+being in the form the row's ``chain_version`` names (``ledger.canonical``: v1 JSON for rows
+stored before migration 0023, v2 binary for every row linked now).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
-from ledger.columns import COLUMNS, HASHED_NAMES, INDEX, ROW_COLUMNS
+from ledger.canonical import CURRENT, V1_JSON, form_bytes
+from ledger.columns import COLUMNS, INDEX, ROW_COLUMNS
 from ledger.rows import Row
 from schemas import InvalidInput
 
 ZERO_HASH = "0" * 64
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# Sorted by name once, so the encoder need not sort keys per row.
-_HASHED = tuple(sorted((name, INDEX[name]) for name in HASHED_NAMES))
+_VERSION = INDEX["chain_version"]
 _TOPIC, _PARTITION, _OFFSET = INDEX["kafka_topic"], INDEX["kafka_partition"], INDEX["kafka_offset"]
 
 
@@ -47,18 +39,20 @@ class ChainHead:
         return cls(topic, partition)
 
 
-def canonical_bytes(row: Row) -> bytes:
-    """The bytes a row's hash covers. ``row`` is in column order, with or without hashes.
-
-    Null columns are left out, so a column added later (null in old rows) leaves the
-    hashes of old rows unchanged; keys are named, so leaving them out is unambiguous.
+def canonical_bytes(row: Row, version: int | None = None) -> bytes:
+    """The bytes a row's hash covers. ``row`` is in column order: a row to link (no
+    hashes; ``version`` defaults to the current form) or a stored one (``version``
+    defaults to its ``chain_version``; a row from before versions existed, such as an
+    old proof bundle's, has None there and is v1).
     """
-    if len(row) not in (len(ROW_COLUMNS), len(COLUMNS)):
+    if len(row) == len(COLUMNS):
+        stored = row[_VERSION]
+        chosen = (V1_JSON if stored is None else int(stored)) if version is None else version
+    elif len(row) == len(ROW_COLUMNS):
+        chosen = CURRENT if version is None else version
+    else:
         raise InvalidInput(f"a trail row has {len(ROW_COLUMNS)} columns, got {len(row)}")
-    # Only UUIDs and datetimes need converting; the C encoder hands just those to
-    # ``_plain``, which keeps this loop free of per-value type tests.
-    plain = {name: row[i] for name, i in _HASHED if row[i] is not None}
-    return _ENCODER.encode(plain).encode("ascii")
+    return form_bytes(row, chosen)
 
 
 def hashed_form_select() -> str:
@@ -75,29 +69,15 @@ def hashed_form_select() -> str:
     return ", ".join(exprs)
 
 
-def _plain(value: Any) -> Any:
-    if type(value) is uuid.UUID:
-        return str(value)
-    if type(value) is datetime:
-        if value.tzinfo is None:
-            raise InvalidInput(f"naive datetime {value!r} cannot be hashed")
-        # Integer arithmetic: float timestamps lose microseconds far from 1970.
-        delta = value - _EPOCH
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    raise InvalidInput(f"a {type(value).__name__} value cannot be hashed: {value!r}")
-
-
-_ENCODER = json.JSONEncoder(
-    ensure_ascii=True, separators=(",", ":"), allow_nan=False, default=_plain
-)
-
-
-def row_hash(prev_hash: str, row: Row) -> str:
-    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical_bytes(row)).hexdigest()
+def row_hash(prev_hash: str, row: Row, version: int | None = None) -> str:
+    """The row's chain hash (``version`` as in ``canonical_bytes``). Raises ValueError
+    for a prev_hash that is no hex, InvalidInput for a row it cannot hash."""
+    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical_bytes(row, version)).hexdigest()
 
 
 def link(rows: Sequence[Row], head: ChainHead) -> tuple[list[Row], ChainHead]:
-    """Append prev_hash and row_hash to rows of one partition, continuing ``head``.
+    """Append prev_hash, row_hash and chain_version (the current form) to rows of one
+    partition, continuing ``head``.
 
     Offsets must increase past the head: rows already linked (a replay) are the caller's
     to skip, since their hashes are stored already.
@@ -117,7 +97,7 @@ def link(rows: Sequence[Row], head: ChainHead) -> tuple[list[Row], ChainHead]:
                 f"offset {row[_OFFSET]} does not follow offset {last} in "
                 f"{head.topic}[{head.partition}]"
             )
-        current = row_hash(prev, row)
-        linked.append((*row, prev, current))
+        current = row_hash(prev, row, CURRENT)
+        linked.append((*row, prev, current, CURRENT))
         prev, last = current, row[_OFFSET]
     return linked, ChainHead(head.topic, head.partition, last, prev)

@@ -77,14 +77,19 @@ HASHES: tuple[Column, ...] = (
     Column("row_hash", "String"),
 )
 
-# What `rows.trail_row` builds; the chain appends HASHES.
+# Which canonical form the row's hash covers (ledger.canonical): 1 JSON, 2 binary. Added
+# by migration 0023 with default 1, what every row stored before it is.
+VERSION: tuple[Column, ...] = (Column("chain_version", "UInt8"),)
+
+# What `rows.trail_row` builds; the chain appends HASHES and VERSION.
 ROW_COLUMNS: tuple[Column, ...] = ENVELOPE + DEVICE + NETWORK + PAYLOAD + KAFKA + FLAGS
-COLUMNS: tuple[Column, ...] = ROW_COLUMNS + HASHES
+COLUMNS: tuple[Column, ...] = ROW_COLUMNS + HASHES + VERSION
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 PAYLOAD_NAMES: frozenset[str] = frozenset(c.name for c in PAYLOAD)
 
-# Not hashed: when a row was ingested differs between a run and its replay.
-UNHASHED: frozenset[str] = frozenset({"ingested_at", "prev_hash", "row_hash"})
+# Not hashed: when a row was ingested differs between a run and its replay. The version
+# is no hashed column, but it picks the form the hash covers (ledger.canonical).
+UNHASHED: frozenset[str] = frozenset({"ingested_at", "prev_hash", "row_hash", "chain_version"})
 HASHED_NAMES: tuple[str, ...] = tuple(n for n in COLUMN_NAMES if n not in UNHASHED)
 
 INDEX: dict[str, int] = {name: i for i, name in enumerate(COLUMN_NAMES)}

@@ -24,7 +24,7 @@ from ledger.access import (
 from ledger.participation import PROOF_COLUMNS, PROOF_EVENT_TYPES, parties, took_part_sql
 from ledger.store import Store
 
-_ROW = "* EXCEPT (prev_hash, row_hash)"
+_ROW = "* EXCEPT (prev_hash, row_hash, chain_version)"
 # A message repeating a stored event_id is kept as a 'duplicate' row (ledger.idempotency):
 # readers leave those out, so every event is shown once, to every role.
 EVENTS_ONCE = "family != 'duplicate'"

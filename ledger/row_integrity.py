@@ -26,6 +26,7 @@ from typing import Any, Literal
 from ledger.chain import ZERO_HASH, hashed_form_select, row_hash
 from ledger.columns import INDEX
 from ledger.store import Store
+from schemas import InvalidInput
 
 Status = Literal["ok", "altered", "broken_link"]
 Coordinates = tuple[str, int, int]  # kafka topic, partition, offset
@@ -78,7 +79,11 @@ def session_integrity(
 
 def _judge(row: tuple[Any, ...], links: dict[int, set[str]]) -> RowIntegrity:
     offset, prev, stored = int(row[_OFFSET]), str(row[_PREV]), str(row[_HASH])
-    if row_hash(prev, row) != stored:
+    try:
+        recomputed = row_hash(prev, row)
+    except (ValueError, InvalidInput) as exc:  # a prev_hash no hex, an unknown chain_version
+        return RowIntegrity("altered", f"the row cannot be hashed: {exc}")
+    if recomputed != stored:
         return RowIntegrity("altered", "the row's content does not give its own row_hash")
     recorded = links.get(offset)
     if recorded is None or recorded != {stored}:

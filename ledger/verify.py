@@ -14,7 +14,9 @@ stored offsets; each recorded segment start must link to the head it names, and 
 report lists the starts, so an auditor sees where and why the trail changed partitions.
 
 Rows are read with UUIDs as strings and times as integer microseconds: exactly the
-form ``chain.canonical_bytes`` hashes, on both backends, with no float in between.
+form ``chain.canonical_bytes`` hashes, on both backends, with no float in between. Each
+row is re-hashed in the form its ``chain_version`` names (v1 JSON rows stored before
+migration 0023, v2 binary after), so one partition may hold both.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ledger.idempotency import RecordedConflict, recorded_duplicates
 from ledger.retention import RetentionPolicy
 from ledger.segments import ChainSegment, segments
 from ledger.store import Store
+from schemas import InvalidInput
 
 ALTERED = "altered_row"  # content no longer matches its own row_hash
 BROKEN_LINK = "broken_link"  # prev_hash is not the row_hash stored one offset before
@@ -270,6 +273,8 @@ def _check_partition(
                 issues.append((ALTERED, "the row's content does not match its row_hash"))
         except ValueError:
             issues.append((ALTERED, "prev_hash is not a hex sha256"))
+        except InvalidInput as exc:  # e.g. a chain_version no form exists for
+            issues.append((ALTERED, f"the row cannot be hashed: {exc}"))
         mark = marks.get(offset)
         if mark is not None and stored not in mark:
             issues.append(

@@ -26,10 +26,10 @@ from schemas.errors import (
     UnknownFingerprint,
 )
 from schemas.registry import SchemaRegistry, SchemaVersion, default_registry
+from schemas.truncation import is_cut
 
 MARKER = b"\xc3\x01"
 HEADER_SIZE = len(MARKER) + 8
-_PADDING = 1 << 16  # longest string/bytes a truncated message may still be in
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,8 @@ class AvroCodec:
         try:
             record = self._read(body, self._schema(writer), self._schema(reader), reader is writer)
         except Exception as exc:  # fastavro raises many types for short or corrupt bytes
-            if self._is_prefix(data, header, writer, reader):
+            # Error path only: a second look tells a cut message from a corrupt one.
+            if is_cut(data, header, writer, reader):
                 raise TruncatedDatum(
                     f"datum ends early: {len(data) - header} body bytes do not hold a "
                     f"whole {writer.label} record"
@@ -161,24 +162,6 @@ class AvroCodec:
             return_record_name=True,
             return_record_name_override=True,
         )
-
-    @classmethod
-    def _is_prefix(
-        cls, data: bytes, header: int, writer: SchemaVersion, reader: SchemaVersion
-    ) -> bool:
-        """Whether ``data`` is the start of some valid datum: truncated, not corrupt.
-
-        fastavro signals a short read with EOFError, IndexError or others depending on
-        the type, so we ask the question directly: do zero bytes complete it? (Zeros read
-        as 0, "", false, the first union branch and the first enum symbol.)
-        """
-        padded = io.BytesIO(data + bytes(_PADDING))
-        padded.seek(header)
-        try:
-            cls._read(padded, writer.parsed, reader.parsed, reader is writer)
-        except Exception:
-            return False
-        return True
 
 
 def _without_uuid_logical(node: Any) -> Any:

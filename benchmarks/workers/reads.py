@@ -111,7 +111,7 @@ def session_breakdown(reader: TrailReader, store: Store, sessions: list[Any]) ->
     """The parts of one session read, timed alone: the engine's floor for any query
     (``SELECT 1``), the row query as TrailReader sends it (every column; a party's
     took-part check runs on its rows), and the same with one column."""
-    narrow = SESSION_SQL.replace("* EXCEPT (prev_hash, row_hash)", "event_id")
+    narrow = SESSION_SQL.replace("* EXCEPT (prev_hash, row_hash, chain_version)", "event_id")
     if narrow == SESSION_SQL:
         raise RuntimeError("SESSION_SQL changed its column list: update the breakdown")
     parts: dict[str, list[Callable[[], Any]]] = {

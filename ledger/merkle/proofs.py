@@ -28,6 +28,7 @@ from ledger.merkle.hashing import (
 from ledger.merkle.notes import Checkpoint, NoteVerifier
 from ledger.merkle.tiles import StoredTree, leaf_of
 from ledger.store import Store
+from schemas import InvalidInput
 
 INCLUSION = "audit-trail-inclusion/1"
 RECORD_FAMILY = "erasure"  # ledger.erasure_record.FAMILY
@@ -175,8 +176,10 @@ def _check_entry(entry: Mapping[str, Any], event_id: str, key: NoteVerifier) -> 
     if index != offset - checkpoint.first_offset or checkpoint.size != int(entry["tree_size"]):
         raise ProofFailed(f"{where}: not the leaf or tree size the checkpoint gives")
     try:
+        # In the form the row's chain_version names; a bundle from before versions
+        # existed has none, and its rows are v1.
         recomputed = row_hash(str(stored["prev_hash"]), row)
-    except ValueError as exc:
+    except (ValueError, InvalidInput) as exc:
         raise ProofFailed(f"{where}: the row cannot be hashed: {exc}") from exc
     if recomputed != stored["row_hash"]:
         raise ProofFailed(f"{where}: the event as stored does not match its row_hash")

@@ -26,7 +26,7 @@ from ledger import (
     migrations,
     open_store,
 )
-from ledger.columns import INDEX
+from ledger.columns import INDEX, ROW_COLUMNS
 from ledger.migrations import available
 from ledger.store import SqlStore
 from ledger.subjects import subjects_sql
@@ -183,7 +183,7 @@ def test_query_parameters_keep_hostile_strings_as_data(store: SqlStore, topic: s
     assert store.query("SELECT {s:String}", {"s": HOSTILE}) == [(HOSTILE,)]
     assert store.query("SELECT {s:Array(String)}", {"s": [HOSTILE, "b"]}) == [([HOSTILE, "b"],)]
     linked, _ = linked_rows(topic)
-    hostile = [replaced(row[:-2], "failure_message", HOSTILE) for row in linked[:2]]
+    hostile = [replaced(row[: len(ROW_COLUMNS)], "failure_message", HOSTILE) for row in linked[:2]]
     store.insert_trail(link(hostile, ChainHead.start(topic, 0))[0], f"{topic}:0:0-1")
     found = store.query_dicts(
         "SELECT kafka_offset, failure_message FROM trail "
@@ -226,7 +226,7 @@ def test_mistakes_are_refused_clearly(store: SqlStore, topic: str) -> None:
     with pytest.raises(InvalidInput, match="dedup token"):
         store.insert_trail(linked, "it's; DROP")
     with pytest.raises(InvalidInput, match="columns"):
-        store.insert_trail([row[:-2] for row in linked], f"{topic}:0:x")
+        store.insert_trail([row[: len(ROW_COLUMNS)] for row in linked], f"{topic}:0:x")
     assert count(store, topic) == 0
 
 

@@ -9,6 +9,7 @@ The tamperer uses ALTER TABLE ... UPDATE/DELETE and plain inserts, which ingest 
 from __future__ import annotations
 
 import base64
+import copy
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import ChainHead, EmbeddedStore, Row, link, verify
-from ledger.columns import INDEX
+from ledger.columns import INDEX, ROW_COLUMNS
 from ledger.erasure import erase_subject
 from ledger.merkle import (
     Checkpointer,
@@ -147,7 +148,7 @@ def test_tampering_fails_the_affected_proofs_naming_the_leaf(
         b=swapped[1],
     )
     # A forged event at an existing offset, chained to the real row before it.
-    fake = list(rows[forged_at][: len(rows[0]) - 2])
+    fake = list(rows[forged_at][: len(ROW_COLUMNS)])
     fake[INDEX["event_id"]] = uuid.uuid4()
     head = ChainHead(topic, 2, forged_at - 1, rows[forged_at - 1][INDEX["row_hash"]])
     (forged,), _ = link([tuple(fake)], head)
@@ -229,6 +230,20 @@ def test_a_bundle_checked_with_another_key_or_a_changed_checkpoint_fails(
     entry["checkpoint"] = entry["checkpoint"].replace("\n40\n", "\n41\n")
     with pytest.raises(ProofFailed, match=r"signature .* is wrong"):
         check_bundle(bundle, signer.verifier)
+
+
+def test_a_bundle_names_its_rows_hash_format_and_a_flipped_one_fails(
+    store: EmbeddedStore, signer: NoteSigner
+) -> None:
+    topic, rows = trail_of(store, signer, 20)
+    bundle = prove_event(store, str(rows[3][INDEX["event_id"]]), [topic])
+    assert bundle["entries"][0]["row"]["chain_version"] == 2
+    assert check_bundle(copy.deepcopy(bundle), signer.verifier).lines[0].startswith("ok:")
+    for flipped in (1, None, 9):  # v1, a bundle from before versions (v1), no such form
+        changed = copy.deepcopy(bundle)
+        changed["entries"][0]["row"]["chain_version"] = flipped
+        with pytest.raises(ProofFailed, match=r"row_hash|cannot be hashed"):
+            check_bundle(changed, signer.verifier)
 
 
 def test_verify_names_the_tile_whose_leaves_changed_after_signing(

@@ -95,6 +95,24 @@ def test_a_clean_session_passes_and_each_kind_of_tampering_is_named(
     assert len(session_integrity(store, sid, auditor=False)) == len(mine)
 
 
+def test_a_row_whose_hash_format_was_flipped_is_altered(
+    stored: tuple[EmbeddedStore, list[Row]],
+) -> None:
+    store, rows = stored
+    counts = Counter(str(r[INDEX["session_id"]]) for r in rows)
+    sid = uuid.UUID(counts.most_common(2)[1][0])  # not the session the test above tampers
+    mine = _session_rows(rows, sid)
+    assert {r[INDEX["chain_version"]] for r in mine} == {2}
+    first, second = (int(r[INDEX["kafka_offset"]]) for r in mine[:2])
+    _update(store, first, "chain_version = 1")  # re-hashed as JSON: not its hash
+    _update(store, second, "chain_version = 3")  # no such form
+    checked = session_integrity(store, sid, auditor=True)
+    verdicts = {offset: verdict for (_, _, offset), verdict in checked.items()}
+    assert verdicts[first].status == verdicts[second].status == "altered"
+    assert "chain_version 3" in verdicts[second].detail
+    assert Counter(v.status for v in verdicts.values())["ok"] == len(mine) - 2
+
+
 def test_an_unknown_session_has_nothing_to_check(stored: tuple[EmbeddedStore, list[Row]]) -> None:
     store, _ = stored
     assert session_integrity(store, uuid.uuid4(), auditor=True) == {}

@@ -14,8 +14,19 @@ from typing import Any
 
 import pytest
 
-from ledger import ChainHead, EmbeddedStore, Row, link, row_hash, verify
-from ledger.columns import INDEX
+from ledger import (
+    ChainHead,
+    EmbeddedStore,
+    Row,
+    canonical_bytes,
+    link,
+    migrations,
+    row_hash,
+    verify,
+)
+from ledger.canonical import V1_JSON, V2_BINARY
+from ledger.chain import hashed_form_select
+from ledger.columns import COLUMNS, INDEX, ROW_COLUMNS
 from ledger.verify import (
     ALTERED,
     BROKEN_LINK,
@@ -27,6 +38,7 @@ from ledger.verify import (
 )
 from producers.simulation import simulate
 from tests.support.rows import decoded_rows
+from tests.support.samples import one_of_each
 
 pytestmark = pytest.mark.integration
 
@@ -158,7 +170,7 @@ def test_a_rewritten_and_rehashed_tail_is_caught_by_a_checkpoint(
         "SETTINGS mutations_sync = 2",
         {"t": topic},
     )
-    forged = [replaced(row[:-2], "actor_id", "someone-else") for row in stored[30:]]
+    forged = [replaced(row[: len(ROW_COLUMNS)], "actor_id", "someone-else") for row in stored[30:]]
     head = ChainHead(topic, 0, 29, stored[29][INDEX["row_hash"]])
     store.insert_trail(link(forged, head)[0], f"{topic}:0:forged")
     report = verify(store, [topic], page_rows=PAGE)
@@ -212,3 +224,94 @@ def test_a_long_list_of_problems_says_how_many_are_not_listed(
     assert {p.kind for p in report.problems} == {DUPLICATE_EVENT_ID}
     assert "FAILED: 120 problem(s)" in str(report)
     assert str(report).endswith("... and 20 more not listed (the first 100 are)")
+
+
+# --- hash formats: v1 rows (stored before migration 0023) and v2 rows side by side ----
+
+
+def link_as_v1(rows: list[Row], head: ChainHead) -> tuple[list[Row], ChainHead]:
+    """What the consumer did before migration 0023: JSON-form hashes, no version column."""
+    linked, prev = [], head.row_hash
+    for row in rows:
+        current = row_hash(prev, row, V1_JSON)
+        linked.append((*row, prev, current))
+        prev = current
+    return linked, ChainHead(head.topic, head.partition, rows[-1][INDEX["kafka_offset"]], prev)
+
+
+def test_a_trail_holding_v1_and_v2_rows_verifies(store: EmbeddedStore, topic: str) -> None:
+    # A database of its own (chDB: one directory per process), migrated step by step.
+    old = EmbeddedStore(store.path, f"old_{uuid.uuid4().hex[:8]}")
+    try:
+        # A store as it was before migration 0023, holding rows its consumer linked then.
+        before = [m for m in migrations.available() if m.version < 23]
+        migrations.apply(old._execute, old.query, before, backend=old.backend)
+        rows = rows_for(topic, 0, 60)
+        v1_rows, head = link_as_v1(rows[:30], ChainHead.start(topic, 0))
+        old._insert("trail", COLUMNS[:-1], v1_rows, f"{topic}:0:0-29")
+        old.insert_checkpoints([head])
+        assert "0023_chain_version" in old.migrate()
+        # The consumer now continues the same chain in the binary form.
+        stored = ingest_from(old, rows[30:], head)
+        report = verify(old, [topic], page_rows=PAGE)
+        assert report.ok, report.problems
+        assert report.rows_checked == 60
+        versions = old.query(
+            "SELECT chain_version, count() FROM trail WHERE kafka_topic = {t:String} "
+            "GROUP BY chain_version ORDER BY chain_version",
+            {"t": topic},
+        )
+        assert versions == [(1, 30), (2, 30)]
+        assert stored[0][INDEX["prev_hash"]] == v1_rows[-1][INDEX["row_hash"]]
+        # Tampering is found in either form.
+        tamper(old, topic, 12, "actor_id = concat(actor_id, '-x')")
+        tamper(old, topic, 44, "actor_id = concat(actor_id, '-x')")
+        report = verify(old, [topic], page_rows=PAGE)
+        assert [(p.offset, p.kind) for p in report.problems] == [(12, ALTERED), (44, ALTERED)]
+    finally:
+        old.close()
+
+
+def ingest_from(store: EmbeddedStore, rows: list[Row], head: ChainHead) -> list[Row]:
+    linked, head = link(rows, head)
+    store.insert_trail(linked, f"{head.topic}:{head.partition}:{head.offset}")
+    store.insert_checkpoints([head])
+    return linked
+
+
+@pytest.mark.parametrize(("version", "shown"), [(1, "does not match"), (7, "chain_version 7")])
+def test_a_flipped_chain_version_is_found(
+    store: EmbeddedStore, topic: str, version: int, shown: str
+) -> None:
+    ingest(store, rows_for(topic, 0, 40))
+    tamper(store, topic, 21, "chain_version = {v:UInt8}", v=version)
+    report = verify(store, [topic], page_rows=PAGE)
+    assert [(p.offset, p.kind) for p in report.problems] == [(21, ALTERED)]
+    assert shown in report.problems[0].detail
+
+
+def test_every_row_read_back_hashes_as_it_was_written(store: EmbeddedStore, topic: str) -> None:
+    # Every event type, plus strings a careless producer or an attacker might send.
+    rows = decoded_rows(one_of_each(seed=9).values(), topic)
+    odd = [
+        "Z\u00fcrich \u2013 \u6771\u4eac \U0001f680",
+        "",
+        "a\x00b",
+        "quote ' \" \\ -- ;",
+        "x" * 5000,
+    ]
+    rows += [
+        replaced(replaced(row, "device_os", text), "kafka_offset", len(rows) + i)
+        for i, (row, text) in enumerate(zip(rows, odd, strict=False))
+    ]
+    stored = ingest(store, rows)
+    read = store.query(
+        f"SELECT {hashed_form_select()} FROM trail WHERE kafka_topic = {{t:String}} "
+        "ORDER BY kafka_offset",
+        {"t": topic},
+    )
+    assert len(read) == len(stored)
+    for written, back in zip(stored, read, strict=True):
+        assert back[INDEX["chain_version"]] == V2_BINARY
+        assert canonical_bytes(back) == canonical_bytes(written)
+        assert row_hash(back[INDEX["prev_hash"]], back) == back[INDEX["row_hash"]]

@@ -107,7 +107,7 @@ def test_names_are_unique_and_envelope_device_network_are_all_there() -> None:
     ]
     assert all(c.personal for c in NETWORK)
     assert column("payer_name").personal and column("payer_email").personal
-    assert COLUMN_NAMES[-7:] == (
+    assert COLUMN_NAMES[-8:] == (
         "kafka_topic",
         "kafka_partition",
         "kafka_offset",
@@ -115,4 +115,5 @@ def test_names_are_unique_and_envelope_device_network_are_all_there() -> None:
         "envelope_flags",
         "prev_hash",
         "row_hash",
+        "chain_version",
     )
