@@ -15,6 +15,10 @@ class BatchSpansMonths(InvalidInput):
     """A partition's rows of one flush fall in two months (two table partitions)."""
 
 
+class ForeignRow(InvalidInput):
+    """A batch holds a row read from another partition than the batch's."""
+
+
 def month_of(row: TrailRow) -> int:
     """The trail's table partition a row lands in (``toYYYYMM(occurred_at)``)."""
     return row.occurred_at.year * 100 + row.occurred_at.month
@@ -34,6 +38,12 @@ class PartitionRows:
     head: ChainHead | None = None
 
     def __post_init__(self) -> None:
+        for row in self.rows:
+            if (row.kafka_topic, row.kafka_partition) != (self.topic, self.partition):
+                raise ForeignRow(
+                    f"a row of {row.kafka_topic}[{row.kafka_partition}] (offset "
+                    f"{row.kafka_offset}) in the batch of {self.topic}[{self.partition}]"
+                )
         # ClickHouse commits an insert one table partition at a time: an insert spanning
         # two months could keep later offsets and lose earlier ones in a crash, and
         # resuming after the stored head would then skip the lost rows.

@@ -137,6 +137,7 @@ def test_an_insert_failing_once_then_succeeding_loses_and_doubles_nothing() -> N
         service.run(until_idle=True, idle_grace_s=0.0)
         _each_offset_once_and_chained(trail, consumer)
         assert trail.dropped == (1 if landed else 0)
+        assert trail.attempts == service.stats.inserts + 1  # the refused one, then again
         assert consumer.committed == {tp: len(log) for tp, log in consumer.logs.items()}
 
 

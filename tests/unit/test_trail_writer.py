@@ -11,7 +11,7 @@ import pytest
 from consumers.decoding import to_item
 from ledger import DEAD_LETTER, DUPLICATE, ChainHead, StoreUnavailable, row_hash
 from ledger.repeats import Deduplicator
-from ledger.trail_batch import BatchSpansMonths, PartitionRows
+from ledger.trail_batch import BatchSpansMonths, ForeignRow, PartitionRows
 from ledger.trail_row import TrailRow
 from ledger.trail_writer import TrailWriter
 from schemas import AvroCodec, InvalidInput
@@ -116,6 +116,12 @@ def test_one_partitions_rows_of_two_months_are_refused_before_anything_is_writte
     rows = _rows("s", 0, _values(2))
     rows[1] = rows[1]._replace(occurred_at=rows[1].occurred_at + timedelta(days=40))
     with pytest.raises(BatchSpansMonths, match=r"s\[0\]: rows of months \[202611, 202612\]"):
+        PartitionRows("s", 0, rows)
+
+
+def test_a_row_of_another_partition_is_refused_before_anything_is_written() -> None:
+    rows = _rows("s", 0, _values(2)) + _rows("s", 1, _values(1), first=2)
+    with pytest.raises(ForeignRow, match=r"a row of s\[1\] \(offset 2\) in the batch of s\[0\]"):
         PartitionRows("s", 0, rows)
 
 
