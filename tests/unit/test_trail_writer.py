@@ -166,3 +166,18 @@ def test_nothing_to_write_writes_nothing() -> None:
     trail = MemoryTrail()
     assert TrailWriter(trail).write([PartitionRows("s", 0, [])]).inserts == 0
     assert trail.attempts == 0
+
+
+def test_a_repeat_compares_with_its_sealed_first_copy_like_with_like() -> None:
+    # The first copy is stored sealed, the repeat arrives plain: personal columns are
+    # left out of the comparison, so the same event is a repeat, not a conflict.
+    trail = MemoryTrail()
+    sealer = Calls(trail)
+    dedup = Deduplicator(trail, timedelta(days=7), lambda: NOW)
+    writer = TrailWriter(trail, dedup, sealer=sealer)
+    value = next(v for v in _values(9) if _rows("s", 0, [v])[0].network_ip is not None)
+    head = writer.write([PartitionRows("s", 0, _rows("s", 0, [value]))]).heads[("s", 0)]
+    assert trail.stored("s", 0)[0].network_ip == "sealed"
+    writer.write([PartitionRows("s", 0, _rows("s", 0, [value], first=1), head)])
+    assert (dedup.counts.repeats, dedup.counts.conflicts) == (1, 0)
+    assert len(sealer.sealed) == 1  # the repeat was not sealed
