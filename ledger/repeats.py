@@ -27,6 +27,7 @@ from ledger.store_parts import EventIndex
 from ledger.trail_batch import PartitionRows
 from ledger.trail_row import TrailRow
 
+# The name it always logged under: operators' log filters keep working.
 log = logging.getLogger("consumers.idempotency")
 
 
