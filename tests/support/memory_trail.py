@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ledger import COLUMNS, ROW_COLUMNS, ChainHead, StoreUnavailable
+from ledger import COLUMN_NAMES, COLUMNS, ROW_COLUMNS, ChainHead, StoreUnavailable
 from ledger.idempotency import Place, StoredEvent, event_content
 from ledger.repeats import is_event
 from ledger.rows import Row
@@ -76,7 +76,7 @@ class MemoryTrail:
             known = heads.get(plain.kafka_partition)
             if known is None or plain.kafka_offset > known.offset:
                 heads[plain.kafka_partition] = ChainHead(
-                    topic, plain.kafka_partition, plain.kafka_offset, str(row[-1])
+                    topic, plain.kafka_partition, plain.kafka_offset, str(row[_ROW_HASH])
                 )
         return heads
 
@@ -118,6 +118,9 @@ class MemoryTrail:
         rows = [_plain(r) for r in self.rows]
         mine = [r for r in rows if (r.kafka_topic, r.kafka_partition) == (topic, partition)]
         return sorted(mine, key=lambda r: r.kafka_offset)
+
+
+_ROW_HASH = COLUMN_NAMES.index("row_hash")
 
 
 def _plain(row: Row) -> TrailRow:

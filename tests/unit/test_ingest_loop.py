@@ -11,7 +11,7 @@ from kafka import TopicPartition
 
 from consumers import IngestConfig, IngestService
 from consumers.envelope import session_partition
-from ledger import DUPLICATE, ZERO_HASH, row_hash
+from ledger import COLUMN_NAMES, DUPLICATE, ROW_COLUMNS, ZERO_HASH, row_hash
 from ledger.trail_row import TrailRow
 from producers.simulation import simulate
 from schemas import SESSION_FAMILY, AvroCodec
@@ -21,6 +21,8 @@ from tests.support.memory_trail import MemoryTrail
 S, T = "s", "t"  # the session and transaction topics
 DAY = datetime(2026, 11, 2, tzinfo=UTC)
 CODEC = AvroCodec(uuids_as_text=True)
+_N = len(ROW_COLUMNS)  # a linked row: these, then prev_hash, row_hash, chain_version
+_PREV, _HASH, _VERSION = (COLUMN_NAMES.index(n) for n in ("prev_hash", "row_hash", "chain_version"))
 
 
 def _config(**knobs: Any) -> IngestConfig:
@@ -63,7 +65,7 @@ def _fill(consumer: MemoryConsumer, sessions: int, month: dict[int, datetime] | 
 
 
 def _plain(row: tuple[Any, ...]) -> TrailRow:
-    return TrailRow._make(row[:-2])
+    return TrailRow._make(row[:_N])
 
 
 def _each_offset_once_and_chained(trail: MemoryTrail, consumer: MemoryConsumer) -> None:
@@ -76,8 +78,8 @@ def _each_offset_once_and_chained(trail: MemoryTrail, consumer: MemoryConsumer) 
         assert [_plain(r).kafka_offset for r in rows] == list(range(len(log)))
         prev = ZERO_HASH
         for row in rows:
-            assert row[-2] == prev and row[-1] == row_hash(prev, row[:-2])
-            prev = row[-1]
+            assert row[_PREV] == prev and row[_HASH] == row_hash(prev, row[:_N], row[_VERSION])
+            prev = row[_HASH]
 
 
 def test_a_normal_run_stores_every_offset_once_chained_and_commits_after_it() -> None:

@@ -9,7 +9,15 @@ from typing import TypeVar
 import pytest
 
 from consumers.decoding import to_item
-from ledger import DEAD_LETTER, DUPLICATE, ChainHead, StoreUnavailable, row_hash
+from ledger import (
+    COLUMN_NAMES,
+    DEAD_LETTER,
+    DUPLICATE,
+    ROW_COLUMNS,
+    ChainHead,
+    StoreUnavailable,
+    row_hash,
+)
 from ledger.repeats import Deduplicator
 from ledger.trail_batch import BatchSpansMonths, ForeignRow, PartitionRows
 from ledger.trail_row import TrailRow
@@ -22,6 +30,8 @@ from tests.support.samples import one_of_each
 T = TypeVar("T")
 NOW = datetime(2026, 11, 3, tzinfo=UTC)
 CODEC = AvroCodec(uuids_as_text=True)
+_N = len(ROW_COLUMNS)  # a linked row: these, then prev_hash, row_hash, chain_version
+_PREV, _HASH, _VERSION = (COLUMN_NAMES.index(n) for n in ("prev_hash", "row_hash", "chain_version"))
 _MS = int(NOW.timestamp() * 1000)  # a dead letter's time is its Kafka timestamp
 
 
@@ -74,7 +84,7 @@ def _retrying(tries: list[int]) -> Callable[[Callable[[], T]], T]:
 
 
 def _partitions(trail: MemoryTrail) -> list[int]:
-    return [TrailRow._make(r[:-2]).kafka_partition for r in trail.rows]
+    return [TrailRow._make(r[:_N]).kafka_partition for r in trail.rows]
 
 
 def test_repeats_settle_before_sealing_keys_go_before_rows_and_only_events_are_sealed() -> None:
@@ -156,9 +166,9 @@ def test_writes_continue_the_chain_from_the_head_they_are_given() -> None:
     rows = _rows("s", 0, _values(2, start=2), first=2)
     second = writer.write([PartitionRows("s", 0, rows, first)]).heads[("s", 0)]
     prev = ChainHead.start("s", 0).row_hash
-    for row in sorted(trail.rows, key=lambda r: TrailRow._make(r[:-2]).kafka_offset):
-        assert row[-2] == prev and row[-1] == row_hash(prev, row[:-2])
-        prev = row[-1]
+    for row in sorted(trail.rows, key=lambda r: TrailRow._make(r[:_N]).kafka_offset):
+        assert row[_PREV] == prev and row[_HASH] == row_hash(prev, row[:_N], row[_VERSION])
+        prev = row[_HASH]
     assert second == ChainHead("s", 0, 3, prev)
 
 
