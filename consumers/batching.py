@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from consumers.dead_letters import DeadLetter
+from ledger.trail_batch import batch_token, insert_token
 from ledger.trail_row import TrailRow
 
 
@@ -63,7 +63,7 @@ class PartitionBatch:
     @property
     def dedup_token(self) -> str:
         """Same records, same token: ClickHouse drops a replayed insert of this batch."""
-        return f"{self.topic}:{self.partition}:{self.first_offset}-{self.last_offset}"
+        return batch_token(self.topic, self.partition, self.first_offset, self.last_offset)
 
     @property
     def part(self) -> int:
@@ -83,12 +83,5 @@ class PartitionBatch:
 
 
 def dedup_token(batches: Sequence[PartitionBatch]) -> str:
-    """The token of one insert of these batches: a retry of the same insert repeats it.
-
-    One batch keeps its readable ``topic:partition:first-last``; several are hashed, as
-    their tokens joined could pass the store's 256-character limit.
-    """
-    tokens = sorted(batch.dedup_token for batch in batches)
-    if len(tokens) == 1:
-        return tokens[0]
-    return "batches:" + hashlib.sha256("|".join(tokens).encode()).hexdigest()
+    """The token of one insert of these batches (``ledger.trail_batch.insert_token``)."""
+    return insert_token([batch.dedup_token for batch in batches])

@@ -23,16 +23,16 @@ from typing import Protocol
 
 from ledger.chain import ChainHead, link
 from ledger.erasure_record import SignedRecord, record_row
-from ledger.store import Store
+from ledger.store_parts import EventIndex, TrailSink
+from ledger.trail_batch import batch_token
 
 log = logging.getLogger(__name__)
 
 PARTITION = 0
-_KNOWN = """SELECT DISTINCT toString(event_id) FROM trail_links
-WHERE kafka_topic = {topic:String} AND event_id IN {ids:Array(UUID)}
-UNION DISTINCT
-SELECT DISTINCT toString(event_id) FROM trail
-WHERE kafka_topic = {topic:String} AND event_id IN {ids:Array(UUID)}"""
+
+
+class RecordStore(TrailSink, EventIndex, Protocol):
+    """Append, heads, and which record ids the chain holds already."""
 
 
 class RecordSource(Protocol):
@@ -43,7 +43,7 @@ class RecordSource(Protocol):
 
 class ErasureRecordAppender:
     def __init__(
-        self, store: Store, topic: str, source: RecordSource, clock: Callable[[], datetime]
+        self, store: RecordStore, topic: str, source: RecordSource, clock: Callable[[], datetime]
     ) -> None:
         self.store, self.topic, self.source, self.clock = store, topic, source, clock
         self._seen = 0
@@ -61,30 +61,26 @@ class ErasureRecordAppender:
         if not fresh:
             return
         # Read from the store each time: another member may have owned the chain since.
-        heads = self.store.chain_heads(self.topic)
-        self._head = heads.get(PARTITION, ChainHead.start(self.topic, PARTITION))
-        try:
-            self._store_missing(fresh)
-        except BaseException:
-            # An insert that failed may still have landed: read the head again.
-            self._head = None
-            raise
+        stored = self.store.chain_heads(self.topic).get(PARTITION)
+        self._head = None  # until stored: an insert that failed may still have landed
+        start = stored if stored is not None else ChainHead.start(self.topic, PARTITION)
+        self._head = self._store_missing(fresh, start)
         self._seen += len(fresh)
 
-    def _store_missing(self, fresh: Sequence[SignedRecord]) -> None:
-        ids = list(dict.fromkeys(r.record.event_id for r in fresh))
-        known = {str(row[0]) for row in self.store.query(_KNOWN, {"topic": self.topic, "ids": ids})}
+    def _store_missing(self, fresh: Sequence[SignedRecord], head: ChainHead) -> ChainHead:
+        """Append the records the chain lacks after ``head``; the chain's new head."""
+        ids = [str(r.record.event_id) for r in fresh]
+        known = self.store.stored_event_ids(self.topic, ids)
         for signed in fresh:
             event_id = str(signed.record.event_id)
             if event_id in known:
                 continue
-            assert self._head is not None
-            offset = self._head.offset + 1
+            offset = head.offset + 1
             row = record_row(signed, self.topic, PARTITION, offset, self.clock())
-            (linked,), head = link([row], self._head)
+            (linked,), head = link([row], head)
             # One row per insert: records are rare, and each is then all or nothing.
-            self.store.insert_trail([linked], f"{self.topic}:{PARTITION}:{offset}-{offset}")
-            self._head = head
+            self.store.insert_trail([linked], batch_token(self.topic, PARTITION, offset, offset))
             known.add(event_id)
             log.info("erasure record %s appended at %s[%d] offset %d",
                      event_id, self.topic, PARTITION, offset)  # fmt: skip
+        return head

@@ -1,9 +1,11 @@
 """The ingest loop: Kafka in, the trail in ClickHouse out, nothing lost, nothing doubled.
 
-Checkpoint order, per partition batch (never reordered):
+The consumer polls, batches, publishes dead letters and commits; the trail's own order
+(settle repeats, seal, store keys, link, insert one month per insert) is the ledger's,
+written once in ``ledger.trail_writer``. Checkpoint order, per flush (never reordered):
   1. dead letters published to their topic and acknowledged,
-  2. rows chained and inserted into the store (with the batch's dedup token),
-  3. only then the offset after the batch committed to Kafka.
+  2. rows written by the ``TrailWriter`` (sealed, linked, inserted with dedup tokens),
+  3. only then the offset after each batch committed to Kafka.
 A crash anywhere re-reads from the store's own last offset (see ``_on_assigned``), so
 a batch that was stored but not committed is skipped, not stored twice.
 
@@ -36,26 +38,25 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
 
 from consumers.backpressure import Backpressure, GroupChanged
-from consumers.batching import PartitionBatch, dedup_token
+from consumers.batching import PartitionBatch
 from consumers.config import IngestConfig
 from consumers.dead_letters import DeadLetterGuard, DeadLetterPublisher
-from consumers.decoding import Sealer, to_item
+from consumers.decoding import to_item
 from consumers.envelope import FlagWatch, partition_count
-from consumers.idempotency import Deduplicator
 from consumers.membership import EmptyAssignmentWatch, GroupView
 from consumers.metrics import IngestMetrics
 from consumers.partitions import KafkaFacts
 from consumers.positions import PartitionSource, Positions
 from consumers.progress import Progress
-from ledger import ChainHead, Store, link
+from ledger import ChainHead
+from ledger.repeats import Deduplicator
+from ledger.store_parts import EventIndex, TrailSink
+from ledger.trail_batch import PartitionRows
+from ledger.trail_writer import KeyFlusher, Sealer, TrailWriter
 from schemas import AvroCodec, Retriable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class KeyFlusher(Protocol):
-    def flush(self) -> None: ...
 
 
 class RecordAppender(Protocol):
@@ -73,6 +74,11 @@ class TreeSigner(Protocol):
     def sign_due(self, heads: list[ChainHead], force: bool = False) -> None: ...
 
 
+class IngestStore(TrailSink, EventIndex, Protocol):
+    """What ingest needs of the store: the write path's parts (append, heads), and the
+    event index for repeats."""
+
+
 @dataclass
 class IngestStats:
     """What this run did (the metrics hold the same, for scraping)."""
@@ -88,7 +94,7 @@ class IngestService:
         self,
         config: IngestConfig,
         consumer: KafkaConsumer,
-        store: Store,
+        store: IngestStore,
         dead_letters: DeadLetterPublisher,
         *,
         codec: AvroCodec | None = None,
@@ -108,8 +114,7 @@ class IngestService:
         self.codec = codec if codec is not None else AvroCodec(uuids_as_text=True)
         self.metrics = metrics if metrics is not None else IngestMetrics()
         self.clock = clock
-        self.sealer = sealer
-        self.keys = keys
+        self.sealer = sealer  # used by the writer; kept for its report (ExpiryGate)
         self._kafka_facts = KafkaFacts(consumer)
         self.partitions = partitions if partitions is not None else self._kafka_facts
         self.membership = EmptyAssignmentWatch(
@@ -137,6 +142,7 @@ class IngestService:
             clock,
             on_repeat=self.metrics.event_id_repeat,
         )
+        self.writer = TrailWriter(store, self.dedup, sealer, keys, self._retrying_value)
         self._batches: dict[TopicPartition, PartitionBatch] = {}
         self._heads = self.positions.heads  # each partition's chain head (stored offsets)
         self._lag: int | None = None
@@ -245,7 +251,7 @@ class IngestService:
             # Already in this batch (fetched again after a seek).
             if message.offset <= max(floor, batch.last_offset if batch.items else -1):
                 continue
-            item = to_item(self.codec, message, ingested_at, self.sealer, partitions)
+            item = to_item(self.codec, message, ingested_at, None, partitions)
             if item.letter is not None:
                 self.metrics.dead_letter(item.letter.reason_code)
                 self.guard.bad(item.letter)
@@ -279,11 +285,8 @@ class IngestService:
         self._flush(list(self._batches))
 
     def _flush(self, tps: list[TopicPartition]) -> None:
-        """Store the batches of ``tps``: one insert per month of the trail among them.
-
-        Every batch holds one month (``PartitionBatch.takes``), so each insert writes one
-        table partition, which ClickHouse commits as one part: all or nothing.
-        """
+        """Store the batches of ``tps``: dead letters first, then the rows (the writer
+        inserts one month per insert), then the offsets."""
         batches = {
             tp: b for tp in tps if (b := self._batches.pop(tp, None)) is not None and b.items
         }
@@ -291,26 +294,17 @@ class IngestService:
         if not batches:
             return
         started = time.monotonic()
-        # event_id is the idempotency key: repeats become duplicate rows (same offsets).
-        self._retrying(self.dedup.settle, [batches[tp] for tp in sorted(batches)])
-        linked = {
-            tp: link(b.rows(), self._heads.get(tp) or ChainHead.start(tp.topic, tp.partition))
-            for tp, b in batches.items()
-        }
         letters = [letter for b in batches.values() for letter in b.letters()]
-        # 0. subjects' new keys stored (a row must never reach the store before its key),
-        # 1. dead letters acknowledged, 2. rows stored, 3. offsets committed.
-        if self.keys is not None:
-            self._retrying(self.keys.flush)
         stopping = self.stop_requested.is_set()
         dlq_timeout = self.config.shutdown_timeout_s if stopping else 30.0
         self._retrying(self.dead_letters.send_all, letters, dlq_timeout)
-        for month in sorted({b.part for b in batches.values()}):
-            group = [tp for tp, b in batches.items() if b.part == month]
-            rows = [row for tp in group for row in linked[tp][0]]
-            token = dedup_token([batches[tp] for tp in group])
-            self._retrying(self.store.insert_trail, rows, token)
-            self.stats.inserts += 1
+        written = self.writer.write(
+            [
+                PartitionRows(tp.topic, tp.partition, b.rows(), self._heads.get(tp))
+                for tp, b in batches.items()
+            ]
+        )
+        self.stats.inserts += written.inserts
         self._commit(
             {
                 tp: OffsetAndMetadata(self.positions.kafka_offset(tp, b.last_offset) + 1, "", -1)
@@ -319,7 +313,7 @@ class IngestService:
         )
         seconds = time.monotonic() - started
         for tp, batch in batches.items():
-            self._heads[tp] = linked[tp][1]
+            self._heads[tp] = written.heads[(tp.topic, tp.partition)]
             self.metrics.batch_stored(tp.topic, len(batch), seconds)
             self.stats.rows += len(batch)
             self.stats.batches += 1
@@ -391,7 +385,7 @@ class IngestService:
             and (force or now - self._checkpointed.get(tp, 0.0) >= self.config.checkpoint_every_s)
         ]
         if due:
-            self._retrying(self.store.insert_checkpoints, due, self.clock())
+            self.writer.checkpoint(due, self.clock())
             for head in due:
                 self._checkpointed[TopicPartition(head.topic, head.partition)] = now
 

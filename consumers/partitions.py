@@ -20,8 +20,9 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from consumers.membership import GroupState
-from ledger import ChainHead, Store
-from ledger.segments import ChainSegment, current_segments, record_segments
+from ledger import ChainHead
+from ledger.segments import ChainSegment
+from ledger.store_parts import ChainHeads
 from schemas import AuditTrailError, InvalidInput, Retriable
 
 _SECURITY_KEYS = frozenset(
@@ -172,7 +173,7 @@ def refusal(tp: TopicPartition, why: str) -> PartitionStartedOver:
 
 
 def restart_chain(
-    store: Store,
+    store: ChainHeads,
     source: KafkaFacts,
     topic: str,
     partitions: list[int] | None,
@@ -187,7 +188,7 @@ def restart_chain(
     heads = store.chain_heads(topic)
     if not heads:
         raise InvalidInput(f"the trail holds nothing of topic {topic!r}: nothing to restart")
-    recorded = current_segments(store, topic)
+    recorded = store.chain_segments(topic)
     numbers = partitions if partitions else sorted(heads)
     tps = [TopicPartition(topic, p) for p in numbers]
     for tp in tps:
@@ -218,5 +219,5 @@ def restart_chain(
         replace(s, reason=f"{reason.strip()} ({s.reason})", recorded_by=recorded_by)
         for s in planned
     ]
-    record_segments(store, written)
+    store.record_segments(written)
     return written

@@ -15,8 +15,9 @@ from typing import Protocol, TypeVar
 from kafka import KafkaConsumer, TopicPartition
 
 from consumers.partitions import PartitionFacts, first_segment, refusal, started_over
-from ledger import ChainHead, Store
-from ledger.segments import ChainSegment, current_segments, record_segments
+from ledger import ChainHead
+from ledger.segments import ChainSegment
+from ledger.store_parts import ChainHeads
 
 log = logging.getLogger("consumers.ingest")
 T = TypeVar("T")
@@ -38,7 +39,7 @@ class Retry(Protocol):
 
 class Positions:
     def __init__(
-        self, consumer: KafkaConsumer, store: Store, source: PartitionSource, retry: Retry
+        self, consumer: KafkaConsumer, store: ChainHeads, source: PartitionSource, retry: Retry
     ) -> None:
         self.consumer, self.store, self.source, self.retry = consumer, store, source, retry
         self.heads: dict[TopicPartition, ChainHead] = {}
@@ -74,7 +75,7 @@ class Positions:
         fresh: list[ChainSegment] = []
         for topic in sorted({tp.topic for tp in pending}):
             heads = self.retry(partial(self.store.chain_heads, topic))
-            recorded = self.retry(partial(current_segments, self.store, topic))
+            recorded = self.retry(partial(self.store.chain_segments, topic))
             for tp in sorted(tp for tp in pending if tp.topic == topic):
                 head = heads.get(tp.partition)
                 segment, new = self._segment(tp, head, recorded.get(tp.partition), facts[tp])
@@ -91,7 +92,8 @@ class Positions:
                         "%s[%d]: resume after stored offset %d", topic, tp.partition, head.offset
                     )
         # Recorded before any row of these partitions is stored (rows wait for a flush).
-        self.retry(partial(record_segments, self.store, fresh))
+        if fresh:
+            self.retry(partial(self.store.record_segments, fresh))
 
     def _seek(self, tp: TopicPartition, offset: int | None) -> bool:
         """Seek ``tp`` (to its beginning for ``None``); False if it is no longer ours."""

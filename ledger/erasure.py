@@ -36,7 +36,7 @@ from ledger.privacy import (
     erasures_of,
     record_erasure,
 )
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 
 BILLING_NOTE = (
     "Kept: payer_name and payer_email in payment records are billing data that "
@@ -93,7 +93,7 @@ class ErasureReport:
 
 
 def erase_subject(
-    store: Store,
+    store: TrailQueries,
     keys: KeyStore,
     subject: str,
     settle_s: float = 1.0,
@@ -134,7 +134,7 @@ def erase_subject(
 
 
 def _record(
-    store: Store, keys: KeyStore, sid: str, at: datetime, signing: RecordSigning | None
+    store: TrailQueries, keys: KeyStore, sid: str, at: datetime, signing: RecordSigning | None
 ) -> SignedRecord | None:
     """The signed record of this erasure, named by the keys it is about to destroy.
 

@@ -21,7 +21,7 @@ from ledger.erasure_record import FAMILY, BadErasureRecord, ErasureRecord, open_
 from ledger.merkle.errors import ProofFailed
 from ledger.merkle.notes import DASH, NoteVerifier
 from ledger.privacy.store_keys import TABLE as KEY_TABLE
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 
 _RECORDS = f"""SELECT kafka_offset, toString(event_id), reason FROM trail
 WHERE kafka_topic = {{topic:String}} AND family = '{FAMILY}' ORDER BY kafka_offset"""
@@ -45,7 +45,9 @@ class RecordCheck:
         return f"{where}: signed, keys gone"
 
 
-def check_erasure_records(store: Store, topic: str, verifier: NoteVerifier) -> list[RecordCheck]:
+def check_erasure_records(
+    store: TrailQueries, topic: str, verifier: NoteVerifier
+) -> list[RecordCheck]:
     checks = []
     for offset, event_id, note in store.query(_RECORDS, {"topic": topic}):
         text = str(note or "")
@@ -78,7 +80,9 @@ def _foreign(note: str, verifier: NoteVerifier) -> str | None:
     )
 
 
-def _problem(store: Store, event_id: str, note: str, verifier: NoteVerifier | None) -> str | None:
+def _problem(
+    store: TrailQueries, event_id: str, note: str, verifier: NoteVerifier | None
+) -> str | None:
     try:
         record = open_record(note, verifier) if verifier else ErasureRecord.parse(note)
     except (ProofFailed, BadErasureRecord) as exc:

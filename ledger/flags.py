@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 
 _FLAGGED = "kafka_topic IN {topics:Array(String)} AND envelope_flags IS NOT NULL"
 COUNTS_SQL = f"""SELECT envelope_flags, count() FROM trail WHERE {_FLAGGED}
@@ -63,7 +63,7 @@ class FlagSummary:
         return lines
 
 
-def flagged(store: Store, topics: Sequence[str], limit: int = 20) -> FlagSummary:
+def flagged(store: TrailQueries, topics: Sequence[str], limit: int = 20) -> FlagSummary:
     """The flagged events of ``topics``: counts by flags, and the first ``limit`` by place."""
     params = {"topics": list(topics)}
     counts = {str(flags): int(n) for flags, n in store.query(COUNTS_SQL, params)}

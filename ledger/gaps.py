@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ledger.retention import RetentionPolicy, expired
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 
 LINKS_SQL = """SELECT kafka_offset, family, event_type, occurred_at, prev_hash, row_hash
 FROM trail_links WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt16}
@@ -25,7 +25,7 @@ class GapJudge:
 
     def __init__(
         self,
-        store: Store,
+        store: TrailQueries,
         topic: str,
         partition: int,
         policy: RetentionPolicy | None,

@@ -1,9 +1,10 @@
 """event_id is the idempotency key: which ids are stored already, with what content.
 
-The consumer asks once per flush (``stored_events``); verify asks what was recorded
-(``recorded_duplicates``). A repeated message is kept in the trail as a row of family
-``duplicate`` at its own offset, with an id of its own (``rows.duplicate_row``): offsets
-stay contiguous, the chain unbroken, and no query shows the event's id twice.
+The write path asks once per flush (``first_copies``, through ``EventIndex``); verify
+asks what was recorded (``recorded_duplicates``). A repeated message is kept in the
+trail as a row of family ``duplicate`` at its own offset, with an id of its own
+(``rows.duplicate_row``): offsets stay contiguous, the chain unbroken, and no query
+shows the event's id twice.
 
 Content is compared on the event's own columns, minus where it was read (Kafka
 coordinates, ingestion time, envelope flags), the writer's schema version (a newer
@@ -22,7 +23,7 @@ from typing import Any
 
 from ledger.columns import COLUMNS, HASHED_NAMES, INDEX
 from ledger.rows import DUPLICATE, EVENT_ID_CONFLICT
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 from ledger.trail_row import TrailRow
 
 _NOT_CONTENT = frozenset(
@@ -130,10 +131,17 @@ def _shown(name: str, value: Any) -> str:
 
 
 def stored_events(
-    store: Store, rows: Sequence[TrailRow], since: datetime
+    store: TrailQueries, rows: Sequence[TrailRow], since: datetime
 ) -> dict[str, StoredEvent]:
     """The first stored copy, ingested at or after ``since``, of each of ``rows``' ids."""
-    ids = sorted({str(row.event_id) for row in rows})
+    return first_copies(store, [str(row.event_id) for row in rows], since)
+
+
+def first_copies(
+    store: TrailQueries, event_ids: Sequence[str], since: datetime
+) -> dict[str, StoredEvent]:
+    """The first stored copy, ingested at or after ``since``, of each of ``event_ids``."""
+    ids = sorted(set(event_ids))
     if not ids:
         return {}
     found = store.query(LOOKUP_SQL, {"ids": ids, "since": since})
@@ -153,7 +161,7 @@ def stored_events(
 
 
 def recorded_duplicates(
-    store: Store, topics: Iterable[str], limit: int
+    store: TrailQueries, topics: Iterable[str], limit: int
 ) -> tuple[int, int, list[RecordedConflict]]:
     """How many repeats and conflicts ``topics`` recorded, and the first ``limit``
     conflicts (the same event_id stored before with other content)."""

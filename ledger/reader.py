@@ -22,7 +22,7 @@ from ledger.access import (
     subject_id,
 )
 from ledger.participation import PROOF_COLUMNS, PROOF_EVENT_TYPES, parties, took_part_sql
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 
 _ROW = "* EXCEPT (prev_hash, row_hash, chain_version)"
 # A message repeating a stored event_id is kept as a 'duplicate' row (ledger.idempotency):
@@ -49,7 +49,7 @@ class Opener(Protocol):
 
 
 class TrailReader:
-    def __init__(self, store: Store, opener: Opener) -> None:
+    def __init__(self, store: TrailQueries, opener: Opener) -> None:
         self.store = store
         self.opener = opener
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from ledger.chain import ZERO_HASH, hashed_form_select, row_hash
 from ledger.columns import INDEX
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 from schemas import InvalidInput
 
 Status = Literal["ok", "altered", "broken_link"]
@@ -55,7 +55,7 @@ class RowIntegrity:
 
 
 def session_integrity(
-    store: Store, session_id: uuid.UUID, *, auditor: bool
+    store: TrailQueries, session_id: uuid.UUID, *, auditor: bool
 ) -> dict[Coordinates, RowIntegrity]:
     """Each row of the session a reader may be shown, by its Kafka coordinates."""
     rows = store.query(SESSION_ROWS_SQL, {"sid": session_id, "auditor": auditor})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ledger.errors import StoreNotReady
 from ledger.migrations import Migration, available
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 
 _HAS_LEDGER = (
     "SELECT count() FROM system.tables "
@@ -17,7 +17,7 @@ _HAS_LEDGER = (
 )
 
 
-def pending(store: Store) -> list[Migration]:
+def pending(store: TrailQueries) -> list[Migration]:
     """The shipped migrations for this backend that the store has not recorded."""
     backend = str(getattr(store, "backend", "embedded"))
     recorded: set[int] = set()
@@ -28,7 +28,7 @@ def pending(store: Store) -> list[Migration]:
     return [m for m in available() if backend in m.backends and m.version not in recorded]
 
 
-def require_current(store: Store, where: str) -> None:
+def require_current(store: TrailQueries, where: str) -> None:
     """Raise ``StoreNotReady`` naming the missing migrations, if any."""
     missing = pending(store)
     if missing:

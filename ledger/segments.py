@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ledger.chain import ZERO_HASH, ChainHead
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 
 # INSERT ... SELECT takes server-side parameters on both backends: no value is quoted.
 # One SELECT per segment, UNION ALL: one insert, one part, however many partitions.
@@ -71,7 +71,7 @@ class ChainSegment:
         return kafka + self.offset_shift
 
 
-def record_segments(store: Store, recorded: list[ChainSegment]) -> None:
+def record_segments(store: TrailQueries, recorded: list[ChainSegment]) -> None:
     if not recorded:
         return
     now = datetime.now(UTC)
@@ -95,7 +95,7 @@ def record_segments(store: Store, recorded: list[ChainSegment]) -> None:
     store.query(f"INSERT INTO chain_segments\n{selects}", params)
 
 
-def segments(store: Store, topic: str) -> dict[int, list[ChainSegment]]:
+def segments(store: TrailQueries, topic: str) -> dict[int, list[ChainSegment]]:
     """Every recorded segment of ``topic``'s partitions, oldest first."""
     found: dict[int, list[ChainSegment]] = {}
     for row in store.query(_SELECT_SQL, {"topic": topic}):
@@ -120,5 +120,5 @@ def segments(store: Store, topic: str) -> dict[int, list[ChainSegment]]:
     return found
 
 
-def current_segments(store: Store, topic: str) -> dict[int, ChainSegment]:
+def current_segments(store: TrailQueries, topic: str) -> dict[int, ChainSegment]:
     return {partition: runs[-1] for partition, runs in segments(store, topic).items()}

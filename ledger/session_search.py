@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.access import subject_id
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 from schemas import InvalidInput
 
 MAX_PAGE_SIZE = 100
@@ -78,7 +78,7 @@ class SessionPage:
     more: bool = False
 
 
-def search_sessions(store: Store, query: SessionQuery) -> SessionPage:
+def search_sessions(store: TrailQueries, query: SessionQuery) -> SessionPage:
     where = ["family NOT IN ('duplicate', 'dead_letter')"]
     params: dict[str, Any] = {
         "limit": query.page_size + 1,  # one more tells whether a next page exists

@@ -1,8 +1,9 @@
-"""The store interface the consumer, readers and verify use, and what both backends share.
+"""The whole store interface, and what both backends share.
 
-``Store`` is the narrow protocol. ``SqlStore`` implements it once in terms of four
-primitives each backend adapter provides (run a statement, select, insert rows, ping),
-so the SQL is the same on chDB and on a ClickHouse server.
+``Store`` is the union of the narrow parts in ``ledger.store_parts``, for callers that
+need everything; give each user the narrowest part instead. ``SqlStore`` implements it
+once in terms of four primitives each backend adapter provides (run a statement, select,
+insert rows, ping), so the SQL is the same on chDB and on a ClickHouse server.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from ledger import migrations
+from ledger import idempotency, migrations, segments
 from ledger.chain import ChainHead
 from ledger.columns import COLUMNS, Column
+from ledger.store_parts import ChainHeads, EventIndex, StoreAdmin, TrailAppend, TrailQueries
 from schemas import InvalidInput
 
 # Tokens reach SQL as a setting value: keep them to characters that need no quoting.
@@ -46,32 +48,17 @@ SELECT kafka_partition, max(o), argMax(h, o) FROM (
 """
 
 
-class Store(Protocol):
+class Store(TrailAppend, ChainHeads, EventIndex, TrailQueries, StoreAdmin, Protocol):
     """Where the trail lives. Implementations: EmbeddedStore (chDB), ServerStore."""
 
-    def migrate(self) -> list[str]: ...
 
-    def insert_trail(self, rows: Sequence[tuple[Any, ...]], dedup_token: str) -> None: ...
-
-    def insert_checkpoints(
-        self, heads: Sequence[ChainHead], created_at: datetime | None = None
-    ) -> None: ...
-
-    def chain_heads(self, topic: str) -> dict[int, ChainHead]: ...
-
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
-
-    def execute(self, sql: str) -> None:
-        """A statement without a result (admin work: retention, key destruction)."""
-        ...
-
-    def query_dicts(
-        self, sql: str, params: Mapping[str, Any] | None = None
-    ) -> list[dict[str, Any]]: ...
-
-    def ping(self) -> None: ...
-
-    def close(self) -> None: ...
+# Which of some ids a topic holds, in the trail or in its chain links (which outlive the
+# rows retention removed).
+KNOWN_IDS_SQL = """SELECT DISTINCT toString(event_id) FROM trail_links
+WHERE kafka_topic = {topic:String} AND event_id IN {ids:Array(UUID)}
+UNION DISTINCT
+SELECT DISTINCT toString(event_id) FROM trail
+WHERE kafka_topic = {topic:String} AND event_id IN {ids:Array(UUID)}"""
 
 
 @dataclass(frozen=True)
@@ -147,6 +134,23 @@ class SqlStore(ABC):
             int(partition): ChainHead(topic, int(partition), int(offset), str(row_hash))
             for partition, offset, row_hash in self.query(CHAIN_HEADS_SQL, {"topic": topic})
         }
+
+    def chain_segments(self, topic: str) -> dict[int, segments.ChainSegment]:
+        return segments.current_segments(self, topic)
+
+    def record_segments(self, recorded: Sequence[segments.ChainSegment]) -> None:
+        segments.record_segments(self, list(recorded))
+
+    def first_copies(
+        self, event_ids: Sequence[str], since: datetime
+    ) -> dict[str, idempotency.StoredEvent]:
+        return idempotency.first_copies(self, event_ids, since)
+
+    def stored_event_ids(self, topic: str, event_ids: Sequence[str]) -> set[str]:
+        ids = sorted(set(event_ids))
+        if not ids:
+            return set()
+        return {str(row[0]) for row in self.query(KNOWN_IDS_SQL, {"topic": topic, "ids": ids})}
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         return self._select(sql, params).rows

@@ -15,7 +15,7 @@ stored expression with this one.
 from __future__ import annotations
 
 from ledger.access import subject_id
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 from schemas import InvalidInput
 from schemas.catalogue import by_capacity
 
@@ -41,12 +41,12 @@ class UnknownSubject(InvalidInput):
     """The trail has never seen this person."""
 
 
-def subject_seen(store: Store, subject: str) -> bool:
+def subject_seen(store: TrailQueries, subject: str) -> bool:
     ((seen,),) = store.query(_SEEN_SQL, {"s": subject_id(subject)})
     return bool(seen)
 
 
-def require_seen(store: Store, subject: str) -> None:
+def require_seen(store: TrailQueries, subject: str) -> None:
     if not subject_seen(store, subject):
         raise UnknownSubject(
             f"{subject} does not appear in the trail (no event, no key, no earlier "

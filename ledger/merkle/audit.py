@@ -14,7 +14,7 @@ from ledger.merkle.checkpointer import PAGE_ROWS, Frontier
 from ledger.merkle.errors import TreeUnavailable
 from ledger.merkle.leaves import read_chain
 from ledger.merkle.tiles import TILE, leaf_of
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 
 _LATEST = """SELECT kafka_partition, argMax(tree_size, (tree_size, signed_at)),
     argMax(first_offset, (tree_size, signed_at)), argMax(root_hash, (tree_size, signed_at))
@@ -37,7 +37,7 @@ class TreeCheck:
         return f"{where}: {self.problem}" if self.problem else f"{where}: matches its checkpoint"
 
 
-def check_trees(store: Store, topics: list[str]) -> list[TreeCheck]:
+def check_trees(store: TrailQueries, topics: list[str]) -> list[TreeCheck]:
     checks = []
     for topic in topics:
         for partition, size, first, root in store.query(_LATEST, {"topic": topic}):
@@ -45,7 +45,9 @@ def check_trees(store: Store, topics: list[str]) -> list[TreeCheck]:
     return checks
 
 
-def _check(store: Store, topic: str, partition: int, size: int, first: int, root: str) -> TreeCheck:
+def _check(
+    store: TrailQueries, topic: str, partition: int, size: int, first: int, root: str
+) -> TreeCheck:
     where = {"topic": topic, "partition": partition}
     stored = {int(i): set(h) for i, h in store.query(_TIER1, where)}
     tree = Frontier(first)

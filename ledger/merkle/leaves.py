@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ledger.merkle.errors import TreeUnavailable
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 
 _SELECT = "SELECT kafka_partition, kafka_offset, prev_hash, row_hash FROM {table} WHERE "
 
@@ -32,7 +32,7 @@ def _where(ranges: Mapping[int, tuple[int, int]]) -> tuple[str, dict[str, Any]]:
 
 
 def read_chain(
-    store: Store,
+    store: TrailQueries,
     topic: str,
     ranges: Mapping[int, tuple[int, int]],
     look_ahead: bool = False,

@@ -27,7 +27,7 @@ from ledger.merkle.hashing import (
 )
 from ledger.merkle.notes import Checkpoint, NoteVerifier
 from ledger.merkle.tiles import StoredTree, leaf_of
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 from schemas import InvalidInput
 
 INCLUSION = "audit-trail-inclusion/1"
@@ -60,13 +60,13 @@ def _b64(hashes: Iterable[bytes]) -> list[str]:
     return [base64.b64encode(h).decode() for h in hashes]
 
 
-def latest_checkpoints(store: Store, topics: list[str]) -> list[tuple[str, int, str]]:
+def latest_checkpoints(store: TrailQueries, topics: list[str]) -> list[tuple[str, int, str]]:
     """(topic, partition, signed note) of each partition's newest checkpoint."""
     rows = store.query(LATEST_SQL, {"topics": topics})
     return [(str(t), int(p), str(note)) for t, p, note in rows]
 
 
-def prove_event(store: Store, event_id: str, topics: list[str]) -> dict[str, Any]:
+def prove_event(store: TrailQueries, event_id: str, topics: list[str]) -> dict[str, Any]:
     """The inclusion bundle of every stored row of ``event_id``."""
     try:
         wanted = uuid.UUID(event_id)
@@ -106,7 +106,7 @@ def prove_event(store: Store, event_id: str, topics: list[str]) -> dict[str, Any
     return {"format": INCLUSION, "event_id": str(wanted), "entries": entries}
 
 
-def stored_checkpoint(store: Store, topic: str, partition: int, size: int) -> str:
+def stored_checkpoint(store: TrailQueries, topic: str, partition: int, size: int) -> str:
     rows = store.query(SIZED_SQL, {"topic": topic, "partition": partition, "size": size})
     if not rows:
         raise TreeUnavailable(f"no checkpoint of {topic}[{partition}] has tree size {size}")
@@ -114,7 +114,7 @@ def stored_checkpoint(store: Store, topic: str, partition: int, size: int) -> st
 
 
 def prove_consistency(
-    store: Store, topic: str, partition: int, old: int, new: int
+    store: TrailQueries, topic: str, partition: int, old: int, new: int
 ) -> dict[str, Any]:
     """The bundle proving the checkpoint of size ``new`` extends that of size ``old``."""
     old_note = stored_checkpoint(store, topic, partition, old)

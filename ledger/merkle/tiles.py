@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ledger.merkle.errors import TreeUnavailable
 from ledger.merkle.hashing import leaf_hash, node_hash, root_of, split
 from ledger.merkle.leaves import read_chain
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 
 TILE_BITS = 8
 TILE = 1 << TILE_BITS
@@ -35,7 +35,7 @@ def leaf_of(row_hash_hex: str) -> bytes:
 class StoredTree:
     """The tree of ``topic[partition]`` limited to its first ``size`` leaves."""
 
-    store: Store
+    store: TrailQueries
     topic: str
     partition: int
     first_offset: int

@@ -19,7 +19,7 @@ from typing import Any
 
 from ledger.privacy.erasure_notices import ErasureNotice
 from ledger.privacy.keys import Purpose, check_purposes, check_subject
-from ledger.store import Store
+from ledger.store_parts import TrailQueries
 from schemas import InvalidInput
 
 MAX_UINT32 = 0xFFFF_FFFF
@@ -46,7 +46,7 @@ class Erasure:
 
 
 def record_erasure(
-    store: Store,
+    store: TrailQueries,
     subject_id: str,
     purposes: Sequence[Purpose],
     keys_destroyed: int,
@@ -74,7 +74,7 @@ def record_erasure(
     return erasure
 
 
-def erasures_of(store: Store, subject_id: str) -> list[Erasure]:
+def erasures_of(store: TrailQueries, subject_id: str) -> list[Erasure]:
     """Every recorded erasure of one subject, oldest first."""
     return [
         Erasure(str(subject), at, tuple(str(p) for p in kinds), int(count), str(note))
@@ -82,7 +82,7 @@ def erasures_of(store: Store, subject_id: str) -> list[Erasure]:
     ]
 
 
-def record_notices(store: Store, notices: Iterable[ErasureNotice]) -> int:
+def record_notices(store: TrailQueries, notices: Iterable[ErasureNotice]) -> int:
     """Record each notice that ``erasures`` does not hold yet (a store built from Kafka
     learns of erasures made elsewhere); the number recorded.
 

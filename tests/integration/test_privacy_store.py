@@ -107,7 +107,7 @@ def as_dict(row: Row) -> dict[str, Any]:
 
 
 def without_hashes(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k not in ("prev_hash", "row_hash")}
+    return {k: v for k, v in row.items() if k not in ("prev_hash", "row_hash", "chain_version")}
 
 
 def files_holding(root: Path, wrapped: str) -> list[Path]:
