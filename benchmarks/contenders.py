@@ -24,13 +24,14 @@ _OUR_AGE_MS = int(Settings.model_fields["batch_max_age_ms"].default)
 BATCH_AGE: Mapping[str, int | str] = {"kafka_flush_interval_ms": _OUR_AGE_MS}
 
 # What ClickHouse's Kafka-engine reference gives for throughput, written out explicitly
-# (engine 25.8 accepts all three): blocks up to max_insert_block_size rows
-# (kafka_max_block_size), polls of up to max_block_size messages
-# (kafka_poll_max_batch_size), and a flush interval of stream_flush_interval_ms, so that
-# blocks fill instead of being cut by time. One consumer per table (i.e. per topic).
+# (engine 25.8 accepts all three; the values are its own system.settings defaults):
+# blocks of up to max_insert_block_size rows (kafka_max_block_size), polls of up to
+# max_block_size messages (kafka_poll_max_batch_size), and a flush interval of
+# stream_flush_interval_ms, so that blocks fill up instead of being cut by time. The one
+# change from "as today" is therefore the flush interval. One consumer per table (topic).
 THROUGHPUT: Mapping[str, int | str] = {
-    "kafka_max_block_size": 1_048_576,
-    "kafka_poll_max_batch_size": 65_536,
+    "kafka_max_block_size": 1_048_449,
+    "kafka_poll_max_batch_size": 65_409,
     "kafka_flush_interval_ms": 7_500,
 }
 

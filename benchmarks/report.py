@@ -44,13 +44,12 @@ def ingest_rows(section: dict[str, Any]) -> list[Row]:
     for key, values in rates.items():
         label = described.get(key, {}).get("label", key)
         compared = "; ".join(
-            f"x{ratio:.2f} vs {described.get(engine, {}).get('label', engine)}"
-            for engine, ratio in ratios.get(key, {}).items()
+            f"x{ratio:.2f} vs {engine}" for engine, ratio in ratios.get(key, {}).items()
         )
         spread = ", ".join(_num(r) for r in values)
         rows.append(
             (
-                f"ingest {section['events']:,} events: {label}",
+                f"ingest {section['events']:,} events: {key} = {label}",
                 f"{_num(med[key])} ev/s  [{spread}]",
                 compared,
                 "",

@@ -69,3 +69,29 @@ def test_sections_not_run_are_not_measured_and_the_table_says_so() -> None:
     assert [g.met for g in goals] == [None] * 5
     text = report.goals_table([g.as_dict() for g in goals])
     assert text.count("not measured") == 5
+
+
+def test_the_ingest_table_shows_every_contender_with_its_ratio_to_each_engine() -> None:
+    def run(rate: float, rss: float) -> dict[str, Any]:
+        return {"events_per_s": rate, "peak_rss_mb": rss}
+
+    section = {
+        "events": 50_000,
+        "runs": {
+            "ours_1p": [run(6_000, 700)],
+            "engine_batch_age": [run(12_000, 650)],
+            "engine_throughput": [run(10_000, 800)],
+        },
+        "contenders": {"ours_1p": {"label": "ours, 1 process"}},
+        "ratios": {"ours_1p": {"engine_batch_age": 0.5, "engine_throughput": 0.6}},
+        "peak_rss_mb": {"ours_1p": 700.0, "engine_batch_age": 650.0},
+        "consumer_idle_rss_mb": 300.0,
+    }
+    rows = report.ingest_rows(section)
+    assert rows[0][2] == "x0.50 vs engine_batch_age; x0.60 vs engine_throughput"
+    assert [r[0].split(": ")[1].split(" =")[0] for r in rows[:3]] == [
+        "ours_1p",
+        "engine_batch_age",
+        "engine_throughput",
+    ]
+    assert rows[-1][1] == "ours_1p 700, engine_batch_age 650"
