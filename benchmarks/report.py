@@ -186,6 +186,8 @@ def table(results: dict[str, Any]) -> str:
     for name, build in builders.items():
         if name in sections:
             rows.extend(build(sections[name]))
+    for name, why in results.get("failed", {}).items():
+        rows.append((f"{name}: FAILED", why, "", ""))
     return _render(rows)
 
 

@@ -27,7 +27,7 @@ from benchmarks import (
     topics,
 )
 from benchmarks.plan import Plan, Sizes
-from benchmarks.procs import Worker
+from benchmarks.procs import Worker, WorkerFailed
 from benchmarks.stats import median
 
 SECTIONS = ("ingest", "reads", "api", "freshness", "producer", "profile")
@@ -57,6 +57,19 @@ def timed(name: str, timings: dict[str, float], step: Callable[[], Any]) -> Any:
     timings[name] = time.perf_counter() - started
     log(f"{name} done in {timings[name]:.0f} s")
     return value
+
+
+def attempt(
+    name: str, timings: dict[str, float], results: dict[str, Any], step: Callable[[], Any]
+) -> None:
+    """A section that may fail alone: its failure is one line in the log and in the JSON
+    (``failed``), and the sections measured before and after it are kept."""
+    try:
+        results["sections"][name] = timed(name, timings, step)
+    except WorkerFailed as failure:
+        first = str(failure).splitlines()[0]
+        results.setdefault("failed", {})[name] = first
+        log(f"{name} FAILED: {first} (the worker's log is in the work dir's logs/)")
 
 
 def run(options: Options) -> dict[str, Any]:
@@ -128,27 +141,22 @@ def run(options: Options) -> dict[str, Any]:
                 )["data_dir"]
             )
         if "reads" in options.sections:
-            sections["reads"] = timed(
-                "reads", timings, lambda: reads_section(plan, store_for_reads, logs)
-            )
+            attempt("reads", timings, results, lambda: reads_section(plan, store_for_reads, logs))
         if "api" in options.sections:
-            sections["api"] = timed(
-                "api", timings, lambda: api_section(plan, store_for_reads, logs)
-            )
+            attempt("api", timings, results, lambda: api_section(plan, store_for_reads, logs))
         if "freshness" in options.sections:
-            sections["freshness"] = timed(
+            attempt(
                 "freshness",
                 timings,
+                results,
                 lambda: freshness.measure(bootstrap, fresh_layouts, plan.sizes, work, logs),
             )
         if "producer" in options.sections:
-            sections["producer"] = timed(
-                "producer", timings, lambda: producer_section(plan, producer_layout, logs)
+            attempt(
+                "producer", timings, results, lambda: producer_section(plan, producer_layout, logs)
             )
         if "profile" in options.sections:
-            sections["profile"] = timed(
-                "profile", timings, lambda: profile_section(plan, stamp, logs)
-            )
+            attempt("profile", timings, results, lambda: profile_section(plan, stamp, logs))
     finally:
         deleted = topics.delete_run_topics(bootstrap, plan.topics.prefix)
         log(f"deleted {len(deleted)} topics of this run")

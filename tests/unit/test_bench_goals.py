@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks import report
+import pytest
+
+from benchmarks import report, run
 from benchmarks.goals import evaluate
+from benchmarks.procs import WorkerFailed
 
 
 def _ingest(medians: dict[str, float], rss: dict[str, float] | None = None) -> dict[str, Any]:
@@ -95,3 +98,20 @@ def test_the_ingest_table_shows_every_contender_with_its_ratio_to_each_engine() 
         "engine_throughput",
     ]
     assert rows[-1][1] == "ours_1p 700, engine_batch_age 650"
+
+
+def test_a_failed_section_is_one_line_and_the_others_are_kept(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    results: dict[str, Any] = {"sections": {"fill": {"kept": True}}}
+    timings: dict[str, float] = {}
+
+    def broken() -> Any:
+        raise WorkerFailed("reads exited with 1; log tail:\nTraceback (most recent call last):")
+
+    run.attempt("reads", timings, results, broken)
+    run.attempt("later", timings, results, lambda: {"measured": 1})
+    assert results["failed"] == {"reads": "reads exited with 1; log tail:"}
+    assert results["sections"] == {"fill": {"kept": True}, "later": {"measured": 1}}
+    assert "Traceback" not in capsys.readouterr().out
+    assert "reads: FAILED" in report.table(results)
