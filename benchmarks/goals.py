@@ -38,11 +38,12 @@ class Goal:
 def _speedup(name: str, ours: float, engine: float, against: str) -> Goal:
     ratio = ours / engine
     met = ratio >= SPEEDUP
-    margin = (
-        f"x{ratio / SPEEDUP:.2f} of the goal"
-        if met
-        else f"needs x{SPEEDUP / ratio:.2f} more throughput (x{ratio:.2f} of {against})"
-    )
+    if met:
+        margin = f"x{ratio / SPEEDUP:.2f} of the goal"
+    elif ratio > 0:
+        margin = f"needs x{SPEEDUP / ratio:.2f} more throughput (x{ratio:.2f} of {against})"
+    else:
+        margin = "stored nothing"
     return Goal(name, f"x{ratio:.2f} ({ours:,.0f} vs {engine:,.0f} ev/s)", met, margin)
 
 

@@ -115,3 +115,9 @@ def test_a_failed_section_is_one_line_and_the_others_are_kept(
     assert results["sections"] == {"fill": {"kept": True}, "later": {"measured": 1}}
     assert "Traceback" not in capsys.readouterr().out
     assert "reads: FAILED" in report.table(results)
+
+
+def test_a_contender_that_stored_nothing_is_a_miss_not_a_crash() -> None:
+    medians = {"ours_1p": 0.0, "engine_throughput": 10_000.0}
+    first = evaluate({"ingest": _ingest(medians)})[0]
+    assert first.met is False and first.margin == "stored nothing"
