@@ -25,6 +25,7 @@ STAGES: tuple[str, ...] = (
     "insert",
     "store queries (keys, heads)",
     "commit",
+    "resume and checkpoints",
     "dead letters",
     "lag and progress",
     "other",
@@ -36,7 +37,7 @@ BUCKETS: tuple[tuple[str, str, str, str], ...] = (
     ("kafka/record/_crc32c.py", "crc_update", "Kafka record CRC-32C (pure Python)", "poll/fetch"),
     ("kafka/consumer/group.py", "commit", "offset commit", "commit"),
     ("schemas/codec.py", "decode", "Avro decode (fastavro)", "decode"),
-    ("producers/events/catalogue.py", "event_from_avro", "pydantic re-validation", "check"),
+    ("schemas/events/parsing.py", "event_from_avro", "pydantic re-validation", "check"),
     ("schemas/events/checks.py", "check_avro_values", "value check (the models' rules)", "check"),
     ("producers/events/envelope.py", "_ip_address", "pydantic: IP address check", "check"),
     ("consumers/ingest.py", "_watch", "lag, progress, partition checks", "lag and progress"),
@@ -54,6 +55,14 @@ BUCKETS: tuple[tuple[str, str, str, str], ...] = (
         "store queries (keys, heads)",
     ),
     ("consumers/dead_letters.py", "send_all", "dead-letter publish", "dead letters"),
+    ("ledger/retention.py", "expired", "expiry check before sealing", "seal"),
+    ("consumers/positions.py", "resume", "resume: chain heads, offsets", "resume and checkpoints"),
+    (
+        "ledger/merkle/checkpointer.py",
+        "sign_due",
+        "checkpoints (tree, signing)",
+        "resume and checkpoints",
+    ),
 )
 STAGE_OF: dict[str, str] = {label: stage for _, _, label, stage in BUCKETS}
 

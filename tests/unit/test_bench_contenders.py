@@ -3,7 +3,9 @@ throughput settings and with two consumers; our consumer with per-contender sett
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +14,8 @@ from audit_trail.stack import TopicLayout
 from benchmarks import contenders, ingest_section, kafka_engine_sql
 from benchmarks.contenders import ENGINES, OURS, Engine, Ours, for_round
 from benchmarks.ingest import consumer_env
-from schemas import SESSION_FAMILY, default_registry
+from producers.simulation import simulate
+from schemas import SESSION_FAMILY, TRANSACTION_FAMILY, AvroCodec, default_registry
 
 LAYOUT = TopicLayout("t.session", "t.transaction", "t.dead-letter")
 
@@ -101,3 +104,25 @@ def test_a_variant_of_ours_is_one_more_entry_and_gets_its_ratios(
     assert ratios["ours_1p"]["engine_throughput"] == 0.5
     assert "engine_batch_age" not in ratios["ours_1p"]  # not measured: no ratio
     assert ingest_section.describe()["ours_workers"]["env"] == {"AUDIT_BATCH_MAX_ROWS": "9000"}
+
+
+def test_the_engine_s_views_store_the_schema_version_the_fill_wrote() -> None:
+    registry = default_registry()
+    args = kafka_engine_sql.worker_args(
+        bootstrap="127.0.0.1:1",
+        topics={SESSION_FAMILY: "s", TRANSACTION_FAMILY: "t"},
+        group="g",
+        data_dir="/d",
+        expected=1,
+        timeout_s=1.0,
+        settings=contenders.BATCH_AGE,
+    )
+    for family, view in zip((SESSION_FAMILY, TRANSACTION_FAMILY), args["views"], strict=True):
+        version = AvroCodec().writer_of(AvroCodec().encode(family, _any_record(family))).version
+        assert version == registry.latest(family).version
+        assert f"toUInt16({version}) AS schema_version" in view
+
+
+def _any_record(family: str) -> dict[str, Any]:
+    event = next(e for e in simulate(3, 1, datetime(2026, 11, 2, tzinfo=UTC)) if e.family == family)
+    return event.to_avro()
