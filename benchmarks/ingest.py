@@ -187,4 +187,10 @@ def kafka_engine(
     result = done.last("result")
     if result["rows"] < events:
         raise WorkerFailed(f"{name} stored {result['rows']} of {events} events")
-    return _finished(events, done, engine=done.last("ready")["engine"], settings=dict(settings))
+    return _finished(
+        events,
+        done,
+        engine=done.last("ready")["engine"],
+        settings=dict(settings),
+        consumers=result.get("consumers"),
+    )
