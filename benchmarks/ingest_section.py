@@ -14,6 +14,7 @@ from audit_trail.stack import TopicLayout
 from benchmarks import ingest
 from benchmarks.contenders import ENGINES, OURS, Engine, Ours, for_round
 from benchmarks.plan import Plan
+from benchmarks.procs import WorkerFailed
 from benchmarks.stats import median
 
 
@@ -47,13 +48,21 @@ def run_section(
 ) -> dict[str, Any]:
     layout = plan.topics.layout("ingest")
     runs: dict[str, list[dict[str, Any]]] = {}
+    failed: dict[str, str] = {}
     keep = "ours_1p"  # its last store is kept: the reads grow it
     for i in range(plan.sizes.runs):
         run_dir = plan.work_dir / f"ingest-{i}"
         for contender in for_round(last=i == plan.sizes.runs - 1):
             log(f"ingest run {i + 1}/{plan.sizes.runs}: {contender.label}")
-            result = _drain(contender, plan, layout, confluent, python, run_dir, logs)
             previous = runs.setdefault(contender.key, [])
+            try:
+                result = _drain(contender, plan, layout, confluent, python, run_dir, logs)
+            except WorkerFailed as failure:
+                # One contender that stalls (e.g. the engine's consumers rebalancing
+                # without end) is one line; the others are still measured.
+                failed[contender.key] = str(failure).splitlines()[0]
+                log(f"  FAILED: {failed[contender.key]}")
+                continue
             if contender.key == keep:
                 for old in previous:
                     shutil.rmtree(old["data_dir"], ignore_errors=True)
@@ -75,6 +84,7 @@ def run_section(
         "medians": medians,
         "peak_rss_mb": {k: median([r["peak_rss_mb"] for r in v]) for k, v in runs.items() if v},
         "ratios": ratios(medians),
+        "failed": failed,
     }
 
 

@@ -55,6 +55,8 @@ def ingest_rows(section: dict[str, Any]) -> list[Row]:
                 "",
             )
         )
+    for key, why in section.get("failed", {}).items():
+        rows.append((f"ingest: {key} FAILED", why, "", ""))
     peaks = section.get("peak_rss_mb", {})
     rows.append(
         (

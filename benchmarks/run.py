@@ -125,7 +125,8 @@ def run(options: Options) -> dict[str, Any]:
                 timings,
                 lambda: ingest_section.run_section(plan, confluent, python, logs, log),
             )
-            store_for_reads = Path(sections["ingest"]["runs"]["ours_1p"][-1]["data_dir"])
+            ours = sections["ingest"]["runs"].get("ours_1p")
+            store_for_reads = Path(ours[-1]["data_dir"]) if ours else None
         if {"reads", "api"} & set(options.sections) and store_for_reads is None:
             store_for_reads = Path(
                 timed(

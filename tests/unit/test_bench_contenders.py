@@ -11,9 +11,11 @@ import pytest
 
 from audit_trail.settings import Settings
 from audit_trail.stack import TopicLayout
-from benchmarks import contenders, ingest_section, kafka_engine_sql
+from benchmarks import contenders, ingest_section, kafka_engine_sql, report
 from benchmarks.contenders import ENGINES, OURS, Engine, Ours, for_round
 from benchmarks.ingest import consumer_env
+from benchmarks.plan import Plan, Sizes
+from benchmarks.procs import WorkerFailed
 from producers.simulation import simulate
 from schemas import SESSION_FAMILY, TRANSACTION_FAMILY, AvroCodec, default_registry
 
@@ -126,3 +128,29 @@ def test_the_engine_s_views_store_the_schema_version_the_fill_wrote() -> None:
 def _any_record(family: str) -> dict[str, Any]:
     event = next(e for e in simulate(3, 1, datetime(2026, 11, 2, tzinfo=UTC)) if e.family == family)
     return event.to_avro()
+
+
+def test_a_contender_that_fails_is_one_line_and_the_others_are_measured(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def drain(contender: Ours | Engine, *_args: Any) -> dict[str, Any]:
+        if contender.key == "engine_2c":
+            raise WorkerFailed("engine-2c stored 4,000 of 10,000 events\nlog tail ...")
+        return {
+            "events_per_s": 100.0,
+            "peak_rss_mb": 1.0,
+            "check": {"checksum": 7},
+            "data_dir": str(tmp_path / contender.key),
+        }
+
+    monkeypatch.setattr(ingest_section, "_drain", drain)
+    monkeypatch.setattr(ingest_section.ingest, "ours_baseline", lambda *_a: 5.0)
+    plan = Plan("r", 0.01, Sizes.for_scale(0.01, 1), "b:1", tmp_path)
+    section = ingest_section.run_section(plan, LAYOUT, Path("python"), tmp_path, print)
+    assert section["failed"] == {"engine_2c": "engine-2c stored 4,000 of 10,000 events"}
+    assert section["runs"]["engine_2c"] == []
+    assert set(section["medians"]) == {c.key for c in (*OURS, *ENGINES)} - {"engine_2c"}
+    assert section["same_content"] is True
+    assert ("ingest: engine_2c FAILED", section["failed"]["engine_2c"], "", "") in (
+        report.ingest_rows(section)
+    )
