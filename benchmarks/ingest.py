@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,17 @@ from benchmarks.trail_check import combine
 from schemas import SESSION_FAMILY, TRANSACTION_FAMILY
 
 
-def consumer_env(bootstrap: str, layout: TopicLayout, data_dir: Path, group: str) -> dict[str, str]:
-    """The environment ``audit-trail consume`` reads (README "Configuration")."""
-    return {
+def consumer_env(
+    bootstrap: str,
+    layout: TopicLayout,
+    data_dir: Path,
+    group: str,
+    overrides: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment ``audit-trail consume`` reads (README "Configuration"), plus a
+    contender's ``overrides`` of other settings. The run's own topics, store and group
+    cannot be overridden: a contender must drain the same backlog into its own store."""
+    fixed = {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "AUDIT_DATA_DIR": str(data_dir),
         "AUDIT_TOPIC_SESSION": layout.session,
@@ -27,6 +36,10 @@ def consumer_env(bootstrap: str, layout: TopicLayout, data_dir: Path, group: str
         "AUDIT_TOPIC_DEAD_LETTER": layout.dead_letter,
         "AUDIT_CONSUMER_GROUP": group,
     }
+    clash = sorted(set(overrides or {}) & set(fixed))
+    if clash:
+        raise ValueError(f"a contender cannot override {', '.join(clash)}: the run sets them")
+    return {**fixed, **(overrides or {})}
 
 
 def _summary(events: int, started: float, finished: float, **extra: Any) -> dict[str, Any]:
@@ -49,20 +62,28 @@ def _finished(events: int, done: Finished, **extra: Any) -> dict[str, Any]:
 
 
 def ours_one(
-    bootstrap: str, layout: TopicLayout, events: int, data_dir: Path, log_dir: Path
+    bootstrap: str,
+    layout: TopicLayout,
+    events: int,
+    data_dir: Path,
+    log_dir: Path,
+    *,
+    name: str = "ours-1p",
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """``audit-trail consume --until-idle`` in one process, into a fresh store."""
+    """``audit-trail consume --until-idle`` in one process, into a fresh store; ``env``
+    overrides the consumer's settings (a contender's variant, e.g. its worker count)."""
     group = f"bench-ours-{uuid.uuid4().hex[:8]}"
     done = Worker(
-        "ours-1p",
+        name,
         "ours_ingest",
         {"until_idle": True},
         log_dir,
-        env=consumer_env(bootstrap, layout, data_dir, group),
+        env=consumer_env(bootstrap, layout, data_dir, group, env),
     ).wait(timeout_s=max(600.0, events / 200))
     result = done.last("result")
     if result["check"]["rows"] != events:
-        raise WorkerFailed(f"ours-1p stored {result['check']['rows']} rows, expected {events}")
+        raise WorkerFailed(f"{name} stored {result['check']['rows']} rows, expected {events}")
     return _finished(events, done, batches=result["batches"], data_dir=str(data_dir))
 
 
@@ -80,7 +101,14 @@ def ours_baseline(bootstrap: str, layout: TopicLayout, data_dir: Path, log_dir: 
 
 
 def ours_two(
-    bootstrap: str, layout: TopicLayout, events: int, work_dir: Path, log_dir: Path
+    bootstrap: str,
+    layout: TopicLayout,
+    events: int,
+    work_dir: Path,
+    log_dir: Path,
+    *,
+    name: str = "ours-2p",
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Two consumer processes in one group, each with its own store (chDB: one process per
     directory), started together. Done when the group has committed every partition's end
@@ -90,11 +118,11 @@ def ours_two(
     ends = topics.end_offsets(bootstrap, [layout.session, layout.transaction])
     workers = [
         Worker(
-            f"ours-2p-{i}",
+            f"{name}-{i}",
             "ours_ingest",
             {"wait_for_go": True},
             log_dir,
-            env=consumer_env(bootstrap, layout, work_dir / f"store-{i}", group),
+            env=consumer_env(bootstrap, layout, work_dir / f"store-{i}", group, env),
         )
         for i in (0, 1)
     ]
@@ -137,7 +165,9 @@ def kafka_engine(
     data_dir: Path,
     log_dir: Path,
     python: Path,
-    settings: dict[str, int | str],
+    settings: Mapping[str, int | str],
+    *,
+    name: str = "kafka-engine",
 ) -> dict[str, Any]:
     """ClickHouse's Kafka engine + materialized views (chDB, in the contender's venv)."""
     timeout = max(600.0, events / 200)
@@ -152,9 +182,17 @@ def kafka_engine(
     )
     repo = Path(__file__).resolve().parent.parent
     done = Worker(
-        "kafka-engine", "kafka_engine", args, log_dir, python=python, env={"PYTHONPATH": str(repo)}
+        name, "kafka_engine", args, log_dir, python=python, env={"PYTHONPATH": str(repo)}
     ).wait(timeout_s=timeout + 120)
     result = done.last("result")
     if result["rows"] < events:
-        raise WorkerFailed(f"the Kafka engine stored {result['rows']} of {events} events")
-    return _finished(events, done, engine=done.last("ready")["engine"], settings=settings)
+        raise WorkerFailed(f"{name} stored {result['rows']} of {events} events")
+    return _finished(
+        events,
+        done,
+        engine=done.last("ready")["engine"],
+        settings=dict(settings),
+        consumers=result.get("consumers"),
+        # at-least-once: a rebalance stores messages twice (the checksum then differs)
+        rows_read_twice=result["check"]["rows"] - result["check"]["distinct_events"],
+    )

@@ -39,14 +39,16 @@ _DIRECT = {
 }
 
 
-def _expression(column: Column, family: str, flat: list[FlatColumn]) -> str:
+def _expression(column: Column, family: str, version: int, flat: list[FlatColumn]) -> str:
     name = column.name
     if name in _DIRECT:
         return _DIRECT[name]
     if name == "family":
         return f"'{family}'"
     if name == "schema_version":
-        return "toUInt16(1)"
+        # The fill writes every event with its family's latest schema (AvroCodec.encode);
+        # the Confluent header's schema id is not a column ClickHouse exposes.
+        return f"toUInt16({version})"
     for prefix, record in (("device_", "device.Device."), ("network_", "network.Network.")):
         if name.startswith(prefix):
             return f"`{record}{name[len(prefix) :]}`"
@@ -84,9 +86,11 @@ def kafka_table(
     )
 
 
-def materialized_view(view: str, source: str, family: str, schema: Mapping[str, Any]) -> str:
+def materialized_view(
+    view: str, source: str, family: str, schema: Mapping[str, Any], version: int
+) -> str:
     flat = flat_columns(schema)
-    select = ",\n    ".join(f"{_expression(c, family, flat)} AS {c.name}" for c in COLUMNS)
+    select = ",\n    ".join(f"{_expression(c, family, version, flat)} AS {c.name}" for c in COLUMNS)
     return f"CREATE MATERIALIZED VIEW {view} TO trail AS\nSELECT\n    {select}\nFROM {source}"
 
 
@@ -123,7 +127,8 @@ def worker_args(
     registry = default_registry()
     tables, views, names = [], [], []
     for family, topic in topics.items():
-        schema = registry.latest(family).source
+        latest = registry.latest(family)
+        schema = latest.source
         tables.append(
             kafka_table(
                 f"kafka_{family}",
@@ -134,7 +139,9 @@ def worker_args(
                 settings=settings,
             )
         )
-        views.append(materialized_view(f"mv_{family}", f"kafka_{family}", family, schema))
+        views.append(
+            materialized_view(f"mv_{family}", f"kafka_{family}", family, schema, latest.version)
+        )
         names.append(f"mv_{family}")
     return {
         "data_dir": data_dir,

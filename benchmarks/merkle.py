@@ -31,11 +31,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import ChainHead, EmbeddedStore, Row, link, trail_row
+from ledger import ChainHead, EmbeddedStore, Row, link
 from ledger.columns import INDEX
 from ledger.merkle import Checkpointer, NoteSigner, check_bundle, prove_event
 from producers.simulation import simulate
-from schemas import AvroCodec
+from producers.simulation.trail_rows import decoded_rows
 
 FULL_ROWS = 10_000_000
 BATCH = 5_000
@@ -44,23 +44,9 @@ DAY = datetime(2026, 11, 2, tzinfo=UTC)
 
 
 def _pool(topic: str) -> list[Row]:
-    codec = AvroCodec()
-    rows = []
-    now = datetime.now(UTC)
-    for event in islice(simulate(400, 3, DAY), POOL):
-        decoded = codec.decode(codec.encode(event.family, event.to_avro()))
-        rows.append(
-            trail_row(
-                decoded.record,
-                family=decoded.writer.family,
-                schema_version=decoded.writer.version,
-                topic=topic,
-                partition=0,
-                offset=0,
-                ingested_at=now,
-            )
-        )
-    return rows
+    # Offsets and ids are overwritten per batch (``_batch``); one ingestion time for all.
+    events = islice(simulate(400, 3, DAY), POOL)
+    return list(decoded_rows(events, topic, ingested_at=datetime.now(UTC)))
 
 
 def _batch(pool: list[Row], topic: str, start: int, count: int) -> list[Row]:

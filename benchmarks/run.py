@@ -16,16 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from audit_trail.stack import kafka_up
-from benchmarks import contender_env, fill, freshness, ingest, report, topics
+from benchmarks import (
+    contender_env,
+    fill,
+    freshness,
+    goals,
+    ingest,
+    ingest_section,
+    report,
+    topics,
+)
 from benchmarks.plan import Plan, Sizes
-from benchmarks.procs import Worker
+from benchmarks.procs import Worker, WorkerFailed
 from benchmarks.stats import median
 
 SECTIONS = ("ingest", "reads", "api", "freshness", "producer", "profile")
 RESULTS = Path(__file__).resolve().parent / "results"
-# The Kafka engine's knobs: flush a block at least every 500 ms (our consumer's batch age),
-# everything else ClickHouse's defaults (one consumer per table, i.e. per topic).
-KAFKA_ENGINE_SETTINGS: dict[str, int | str] = {"kafka_flush_interval_ms": 500}
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,19 @@ def timed(name: str, timings: dict[str, float], step: Callable[[], Any]) -> Any:
     timings[name] = time.perf_counter() - started
     log(f"{name} done in {timings[name]:.0f} s")
     return value
+
+
+def attempt(
+    name: str, timings: dict[str, float], results: dict[str, Any], step: Callable[[], Any]
+) -> None:
+    """A section that may fail alone: its failure is one line in the log and in the JSON
+    (``failed``), and the sections measured before and after it are kept."""
+    try:
+        results["sections"][name] = timed(name, timings, step)
+    except WorkerFailed as failure:
+        first = str(failure).splitlines()[0]
+        results.setdefault("failed", {})[name] = first
+        log(f"{name} FAILED: {first} (the worker's log is in the work dir's logs/)")
 
 
 def run(options: Options) -> dict[str, Any]:
@@ -102,9 +121,12 @@ def run(options: Options) -> dict[str, Any]:
             python = options.kafka_engine_python or contender_env.contender_python()
             results["environment"]["kafka_engine_chdb"] = contender_env.KAFKA_ENGINE_CHDB
             sections["ingest"] = timed(
-                "ingest", timings, lambda: ingest_section(plan, confluent, python, logs)
+                "ingest",
+                timings,
+                lambda: ingest_section.run_section(plan, confluent, python, logs, log),
             )
-            store_for_reads = Path(sections["ingest"]["runs"]["ours_1p"][-1]["data_dir"])
+            ours = sections["ingest"]["runs"].get("ours_1p")
+            store_for_reads = Path(ours[-1]["data_dir"]) if ours else None
         if {"reads", "api"} & set(options.sections) and store_for_reads is None:
             store_for_reads = Path(
                 timed(
@@ -120,87 +142,37 @@ def run(options: Options) -> dict[str, Any]:
                 )["data_dir"]
             )
         if "reads" in options.sections:
-            sections["reads"] = timed(
-                "reads", timings, lambda: reads_section(plan, store_for_reads, logs)
-            )
+            attempt("reads", timings, results, lambda: reads_section(plan, store_for_reads, logs))
         if "api" in options.sections:
-            sections["api"] = timed(
-                "api", timings, lambda: api_section(plan, store_for_reads, logs)
-            )
+            attempt("api", timings, results, lambda: api_section(plan, store_for_reads, logs))
         if "freshness" in options.sections:
-            sections["freshness"] = timed(
+            attempt(
                 "freshness",
                 timings,
+                results,
                 lambda: freshness.measure(bootstrap, fresh_layouts, plan.sizes, work, logs),
             )
         if "producer" in options.sections:
-            sections["producer"] = timed(
-                "producer", timings, lambda: producer_section(plan, producer_layout, logs)
+            attempt(
+                "producer", timings, results, lambda: producer_section(plan, producer_layout, logs)
             )
         if "profile" in options.sections:
-            sections["profile"] = timed(
-                "profile", timings, lambda: profile_section(plan, stamp, logs)
-            )
+            attempt("profile", timings, results, lambda: profile_section(plan, stamp, logs))
     finally:
         deleted = topics.delete_run_topics(bootstrap, plan.topics.prefix)
         log(f"deleted {len(deleted)} topics of this run")
         if not options.keep_work:
             shutil.rmtree(work, ignore_errors=True)
     timings["total"] = time.perf_counter() - started
+    results["goals"] = [g.as_dict() for g in goals.evaluate(sections)]
     path = report.write(results, RESULTS, stamp)
     print()
     print(report.table(results))
     print()
+    print(report.goals_table(results["goals"]))
+    print()
     log(f"total {timings['total'] / 60:.1f} min; results in {path}")
     return results
-
-
-def ingest_section(plan: Plan, confluent: Any, python: Path, logs: Path) -> dict[str, Any]:
-    layout = plan.topics.layout("ingest")
-    events = plan.sizes.ingest_events
-    runs: dict[str, list[dict[str, Any]]] = {"ours_1p": [], "kafka_engine": [], "ours_2p": []}
-    for i in range(plan.sizes.runs):
-        run_dir = plan.work_dir / f"ingest-{i}"
-        log(f"ingest run {i + 1}/{plan.sizes.runs}: ours, 1 process")
-        # Keep only the last one-process store (the reads grow it); drop the others.
-        for old in runs["ours_1p"]:
-            shutil.rmtree(old["data_dir"], ignore_errors=True)
-        runs["ours_1p"].append(
-            ingest.ours_one(plan.bootstrap, layout, events, run_dir / "ours", logs)
-        )
-        log(f"  {runs['ours_1p'][-1]['events_per_s']:,.0f} ev/s; Kafka engine")
-        runs["kafka_engine"].append(
-            ingest.kafka_engine(
-                plan.bootstrap,
-                confluent,
-                events,
-                run_dir / "kafka-engine",
-                logs,
-                python,
-                KAFKA_ENGINE_SETTINGS,
-            )
-        )
-        shutil.rmtree(run_dir / "kafka-engine", ignore_errors=True)
-        log(f"  {runs['kafka_engine'][-1]['events_per_s']:,.0f} ev/s")
-        if i == plan.sizes.runs - 1:  # secondary: once, to keep the whole run short
-            log("  ours, 2 processes")
-            runs["ours_2p"].append(
-                ingest.ours_two(plan.bootstrap, layout, events, run_dir / "ours-2p", logs)
-            )
-            shutil.rmtree(run_dir / "ours-2p", ignore_errors=True)
-            log(f"  {runs['ours_2p'][-1]['events_per_s']:,.0f} ev/s")
-    checks = {k: v[-1]["check"]["checksum"] for k, v in runs.items() if v}
-    baseline = ingest.ours_baseline(plan.bootstrap, layout, plan.work_dir / "baseline", logs)
-    shutil.rmtree(plan.work_dir / "baseline", ignore_errors=True)
-    return {
-        "events": events,
-        "consumer_idle_rss_mb": baseline,
-        "runs": runs,
-        "kafka_engine_settings": KAFKA_ENGINE_SETTINGS,
-        "same_content": len(set(checks.values())) == 1,
-        "checksums": checks,
-        "medians": {k: median([r["events_per_s"] for r in v]) for k, v in runs.items() if v},
-    }
 
 
 def reads_section(plan: Plan, store: Path, logs: Path) -> dict[str, Any]:

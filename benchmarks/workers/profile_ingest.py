@@ -1,5 +1,6 @@
 """Worker: our consumer in-process under a profiler, stopped once it has stored ``events``
-rows; reports time per bucket and writes the full profile next to the results.
+rows; reports time per bucket and per stage (microseconds per stored event) and writes the
+full profile next to the results.
 
 pyinstrument (sampling, 1 ms) when installed: each sample's time goes to the innermost
 bucket around it. Otherwise cProfile: each bucket's cumulative time (the Arrow build is
@@ -15,12 +16,11 @@ import io
 import pstats
 import time
 from pathlib import Path
-from typing import Any
 
 from audit_trail import wiring
 from audit_trail.settings import Settings
 from benchmarks.procs import emit, worker_args
-from benchmarks.profile_buckets import BUCKETS, bucket_of, fold, shares
+from benchmarks.profile_buckets import BUCKETS, bucket_of, fold, shares, stage_costs
 from consumers import IngestMetrics, IngestService
 
 
@@ -38,7 +38,7 @@ class StopAt(IngestMetrics):
             self.service.stop()
 
 
-def with_pyinstrument(service: IngestService, out: Path) -> tuple[str, list[dict[str, Any]]]:
+def with_pyinstrument(service: IngestService, out: Path) -> tuple[str, dict[str, float]]:
     from pyinstrument import Profiler
 
     profiler = Profiler(interval=0.001)
@@ -48,10 +48,10 @@ def with_pyinstrument(service: IngestService, out: Path) -> tuple[str, list[dict
     out.write_text(profiler.output_text(unicode=False, color=False))
     session = profiler.last_session
     root = session.root_frame() if session is not None else None
-    return "pyinstrument", shares(fold(root)) if root is not None else []
+    return "pyinstrument", fold(root) if root is not None else {}
 
 
-def with_cprofile(service: IngestService, out: Path) -> tuple[str, list[dict[str, Any]]]:
+def with_cprofile(service: IngestService, out: Path) -> tuple[str, dict[str, float]]:
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.runcall(service.run)
@@ -65,16 +65,24 @@ def with_cprofile(service: IngestService, out: Path) -> tuple[str, list[dict[str
         label = bucket_of(path, function)
         if label is not None:
             totals[label] = totals.get(label, 0.0) + row[3]
-    labels = {name: label for _, name, label in BUCKETS}
+    labels = {name: label for _, name, label, _stage in BUCKETS}
     arrow, insert = labels["arrow_stream"], labels["_insert"]
     if insert in totals and arrow in totals:
         totals[insert] -= totals[arrow]
     totals["other"] = max(0.0, whole - sum(totals.values()))
-    return "cProfile (cumulative)", shares(totals)
+    return "cProfile (cumulative)", totals
+
+
+def _warm_imports() -> None:
+    """pyarrow imports pandas on the first insert (~2.5 s on a loaded machine): a one-off
+    cost of the process, not of any event, so it is paid before the profiler starts."""
+    if importlib.util.find_spec("pandas") is not None:
+        importlib.import_module("pandas")
 
 
 def main() -> None:
     args = worker_args()
+    _warm_imports()
     settings = Settings()
     trail = wiring.store(settings, create=True)
     metrics = StopAt(int(args["events"]))
@@ -83,17 +91,20 @@ def main() -> None:
     out = Path(args["output"])
     started = time.perf_counter()
     if importlib.util.find_spec("pyinstrument") is not None:
-        profiler, buckets = with_pyinstrument(service, out)
+        profiler, totals = with_pyinstrument(service, out)
     else:
-        profiler, buckets = with_cprofile(service, out)
+        profiler, totals = with_cprofile(service, out)
     seconds = time.perf_counter() - started
+    rows = service.stats.rows
     emit(
         "result",
         profiler=profiler,
-        rows=service.stats.rows,
+        rows=rows,
         seconds=seconds,
-        events_per_s=service.stats.rows / seconds,
-        buckets=buckets,
+        events_per_s=rows / seconds,
+        us_per_event=1e6 * seconds / max(1, rows),
+        stages=stage_costs(totals, rows),
+        buckets=shares(totals),
         profile_text=str(out),
     )
     trail.close()

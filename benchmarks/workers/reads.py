@@ -85,7 +85,10 @@ def main() -> None:
             list(reader.subject_rows(subject))
         exports = timed([partial(export, reader, subject) for (subject,) in people])
         run_readonly(store, FAILED_SHARE_SQL)
-        aggregate = partial(run_readonly, store, FAILED_SHARE_SQL)
+
+        def aggregate() -> list[tuple[Any, ...]]:
+            return run_readonly(store, FAILED_SHARE_SQL).rows
+
         aggregates = timed([aggregate] * int(args["aggregates"]))
         emit(
             "result",

@@ -20,8 +20,8 @@ import pytest
 
 from ledger import ChainHead, EmbeddedStore, Row, ServerStore, link
 from ledger.store import SqlStore
+from producers.simulation.trail_rows import decoded_rows
 from tests.support.docker import docker_answers
-from tests.support.rows import decoded_rows
 from tests.support.samples import one_of_each
 
 OpenStore = Callable[[str], SqlStore]

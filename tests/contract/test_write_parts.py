@@ -15,8 +15,8 @@ from ledger.idempotency import Place, event_content
 from ledger.segments import ChainSegment
 from ledger.store_parts import EventIndex, TrailSink
 from producers.events import Event
+from producers.simulation.trail_rows import decoded_rows
 from tests.support.memory_trail import MemoryTrail
-from tests.support.rows import decoded_rows
 from tests.support.samples import one_of_each
 
 pytestmark = pytest.mark.integration  # a real ClickHouse engine beside the memory trail

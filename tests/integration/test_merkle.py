@@ -36,7 +36,7 @@ from ledger.merkle.hashing import root_of
 from ledger.merkle.tiles import leaf_of
 from ledger.privacy import RowSealer, StoreKeyStore
 from producers.simulation import simulate
-from tests.support.rows import decoded_rows
+from producers.simulation.trail_rows import decoded_rows
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger import ChainHead, EmbeddedStore, link
 from ledger.merkle import Checkpoint, Checkpointer, NoteSigner, prove_consistency, prove_event
 from producers.simulation import simulate
-from tests.support.rows import decoded_rows
+from producers.simulation.trail_rows import decoded_rows
 
 pytestmark = [
     pytest.mark.integration,

@@ -16,9 +16,9 @@ from ledger.columns import INDEX
 from ledger.row_integrity import session_integrity
 from ledger.session_search import SessionQuery, search_sessions
 from producers.simulation import simulate
+from producers.simulation.trail_rows import decoded_rows
 from schemas import InvalidInput
 from tests.integration.test_verify import ingest
-from tests.support.rows import decoded_rows
 
 pytestmark = pytest.mark.integration
 

@@ -37,7 +37,7 @@ from ledger.verify import (
     TRUNCATED,
 )
 from producers.simulation import simulate
-from tests.support.rows import decoded_rows
+from producers.simulation.trail_rows import decoded_rows
 from tests.support.samples import one_of_each
 
 pytestmark = pytest.mark.integration

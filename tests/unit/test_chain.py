@@ -15,8 +15,8 @@ from ledger.canonical import CURRENT, V1_JSON, V2_BINARY, VERSIONS, UnknownChain
 from ledger.chain import ZERO_HASH, ChainError, ChainHead, canonical_bytes, link, row_hash
 from ledger.columns import HASHED_NAMES, INDEX, ROW_COLUMNS, column
 from ledger.rows import Row, UnstorableRecord, trail_row
+from producers.simulation.trail_rows import decoded_rows as build_rows
 from schemas import AvroCodec, InvalidInput
-from tests.support.rows import decoded_rows as build_rows
 from tests.support.samples import one_of_each
 
 TOPIC = "audit.session-events"

@@ -17,7 +17,7 @@ from ledger.expiry import ExpiryGate
 from ledger.factory import NoStore, open_store, require_server_store
 from ledger.retention import RetentionPolicy
 from ledger.trail_row import TrailRow
-from tests.support.rows import decoded_rows
+from producers.simulation.trail_rows import decoded_rows
 from tests.support.samples import one_of_each
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)

@@ -1,4 +1,9 @@
-"""Trail rows the way the consumer makes them: model -> Avro bytes -> decode -> row."""
+"""Trail rows from simulated events, made the way the consumer makes them: the event's
+Avro bytes (as ``AuditProducer`` sends them) decoded, then ``ledger.trail_row``.
+
+Shared by the tests and the benchmarks (which must not import the tests), so both build
+rows through the real codec and the real row builder, never by hand.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ def decoded_rows(
     first_offset: int = 0,
     ingested_at: datetime | None = None,
 ) -> list[TrailRow]:
+    """One row per event, at consecutive offsets from ``first_offset``; ``ingested_at``
+    defaults to now (taken once per row, as the consumer stamps each row)."""
     codec = AvroCodec()
     rows = []
     for offset, event in enumerate(events, start=first_offset):
