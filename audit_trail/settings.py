@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
     batch_max_rows: int = Field(default=5000, ge=1)
     batch_max_age_ms: int = Field(default=250, ge=0)
+    ingest_workers: int | None = Field(
+        default=None,
+        ge=0,
+        le=256,
+        description="Processes decoding records for the consumer; unset: one per core "
+        "(none on one core); 0: decode in the consumer process",
+    )
     dead_letter_max_consecutive: int = Field(default=200, ge=1)
     dead_letter_max_ratio: float = Field(default=0.5, gt=0, le=1)
     idempotency_window_days: int = Field(default=30, ge=7, le=365)

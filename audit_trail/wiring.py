@@ -3,9 +3,11 @@ erasures). The producer side is in `producing`, topics and brokers in `kafka_top
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 
 from kafka import KafkaConsumer
 
@@ -169,6 +171,7 @@ def ingest_service(
         group_id=settings.consumer_group,
         batch_max_rows=settings.batch_max_rows,
         batch_max_age_s=settings.batch_max_age_ms / 1000,
+        workers=ingest_workers(settings),
         dead_letter_max_consecutive=settings.dead_letter_max_consecutive,
         dead_letter_max_ratio=settings.dead_letter_max_ratio,
         idempotency_window_days=settings.idempotency_window_days,
@@ -207,4 +210,15 @@ def ingest_service(
         keys=subject_keys,
         tree=Checkpointer(trail, checkpoint_signer(settings), settings.checkpoint_origin),
         erasure_records=records,
+        # Made again in each worker: a registry client cannot cross a process boundary.
+        codec_factory=partial(consumer_codec, settings),
     )
+
+
+def ingest_workers(settings: Settings) -> int:
+    """The decoding workers: as set, else one per core this process may use. On one core
+    a worker only adds the cost of shipping records to it."""
+    if settings.ingest_workers is not None:
+        return settings.ingest_workers
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return cores if cores is not None and cores > 1 else 0

@@ -39,7 +39,8 @@ def consumer_env(
     clash = sorted(set(overrides or {}) & set(fixed))
     if clash:
         raise ValueError(f"a contender cannot override {', '.join(clash)}: the run sets them")
-    return {**fixed, **(overrides or {})}
+    # One process unless a contender asks for decoding workers (section "workers").
+    return {"AUDIT_INGEST_WORKERS": "0", **fixed, **(overrides or {})}
 
 
 def _summary(events: int, started: float, finished: float, **extra: Any) -> dict[str, Any]:
@@ -84,7 +85,14 @@ def ours_one(
     result = done.last("result")
     if result["check"]["rows"] != events:
         raise WorkerFailed(f"{name} stored {result['check']['rows']} rows, expected {events}")
-    return _finished(events, done, batches=result["batches"], data_dir=str(data_dir))
+    return _finished(
+        events,
+        done,
+        batches=result["batches"],
+        data_dir=str(data_dir),
+        cpu_s=result.get("cpu_s"),
+        cpu_children_s=result.get("cpu_children_s"),
+    )
 
 
 def ours_baseline(bootstrap: str, layout: TopicLayout, data_dir: Path, log_dir: Path) -> float:

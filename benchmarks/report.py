@@ -174,11 +174,48 @@ def profile_rows(section: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def workers_rows(section: dict[str, Any]) -> list[Row]:
+    med = section["medians"]
+    spread = ", ".join(f"{r:.2f}" for r in section["ratios"])
+    costs = section["costs_us_per_event"]
+    cpu = section["cpu_us_per_event"]
+    main_side = costs["build_chunks"] + costs["pickle_chunks"] + costs["unpickle_items"]
+    return [
+        (
+            f"ingest {section['events']:,} events: 1 process, decoding in-process",
+            f"{med['in_process']:,.0f} ev/s",
+            "",
+            "",
+        ),
+        (
+            f"ingest {section['events']:,} events: 1 process + {section['workers']} workers",
+            f"{med['workers']:,.0f} ev/s",
+            f"x{median(section['ratios']):.2f} [{spread}] (same load on both)",
+            "",
+        ),
+        (
+            "CPU per event: consumer process (+ workers)",
+            f"{cpu['in_process']['consumer']:.0f} us in-process",
+            f"{cpu['workers']['consumer']:.0f} us (+ {cpu['workers']['workers']:.0f} us in "
+            "workers) with workers",
+            "",
+        ),
+        (
+            "per event, in-process: decode + check",
+            f"{costs['decode_check']:.1f} us",
+            f"with workers the consumer pays {main_side:.1f} us to ship "
+            f"(round trip {costs['pool_round_trip']:.1f} us wall)",
+            "",
+        ),
+    ]
+
+
 def table(results: dict[str, Any]) -> str:
     sections = results["sections"]
     rows: list[Row] = [("measure", "median (runs)", "compared", "goal")]
     builders = {
         "ingest": ingest_rows,
+        "workers": workers_rows,
         "freshness": freshness_rows,
         "reads": reads_rows,
         "api": api_rows,

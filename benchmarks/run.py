@@ -23,6 +23,7 @@ from benchmarks import (
     goals,
     ingest,
     ingest_section,
+    ingest_workers,
     report,
     topics,
 )
@@ -30,7 +31,7 @@ from benchmarks.plan import Plan, Sizes
 from benchmarks.procs import Worker, WorkerFailed
 from benchmarks.stats import median
 
-SECTIONS = ("ingest", "reads", "api", "freshness", "producer", "profile")
+SECTIONS = ("ingest", "workers", "reads", "api", "freshness", "producer", "profile")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -102,7 +103,7 @@ def run(options: Options) -> dict[str, Any]:
         topics.create(
             bootstrap, [ingest_layout, confluent, *fresh_layouts.values(), producer_layout]
         )
-        needs_fill = {"ingest", "reads", "api", "profile"} & set(options.sections)
+        needs_fill = {"ingest", "workers", "reads", "api", "profile"} & set(options.sections)
         if needs_fill:
             with_copy = "ingest" in options.sections
             sections["fill"] = timed(
@@ -127,6 +128,14 @@ def run(options: Options) -> dict[str, Any]:
             )
             ours = sections["ingest"]["runs"].get("ours_1p")
             store_for_reads = Path(ours[-1]["data_dir"]) if ours else None
+        if "workers" in options.sections:
+            # One process against the same process with a decoding worker per core.
+            cores = len(os.sched_getaffinity(0))
+            sections["workers"] = timed(
+                "workers",
+                timings,
+                lambda: ingest_workers.section(plan, logs, max(2, cores), log),
+            )
         if {"reads", "api"} & set(options.sections) and store_for_reads is None:
             store_for_reads = Path(
                 timed(

@@ -17,6 +17,10 @@ class IngestConfig:
     batch_max_age_s: float = 0.25
     poll_timeout_s: float = 0.2
     max_poll_records: int = 5000
+    # Decode and check records in this many worker processes (0: in the consumer's own
+    # process), in chunks of at most chunk_rows records of one partition per IPC trip.
+    workers: int = 0
+    chunk_rows: int = 500
     # Dead-letter guard: stop instead of dead-lettering a bad deploy in silence.
     dead_letter_max_consecutive: int = 200
     dead_letter_max_ratio: float = 0.5
@@ -44,6 +48,8 @@ class IngestConfig:
     def __post_init__(self) -> None:
         if self.batch_max_rows < 1 or self.batch_max_age_s < 0:
             raise ValueError("batch_max_rows must be >= 1 and batch_max_age_s >= 0")
+        if self.workers < 0 or self.chunk_rows < 1:
+            raise ValueError("workers must be >= 0 and chunk_rows >= 1")
         if not 0 < self.dead_letter_max_ratio <= 1:
             raise ValueError("dead_letter_max_ratio must be in (0, 1]")
         if not 7 <= self.idempotency_window_days <= 365:

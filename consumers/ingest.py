@@ -28,7 +28,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -38,16 +38,17 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
 
 from consumers.backpressure import Backpressure, GroupChanged
-from consumers.batching import PartitionBatch
+from consumers.batching import Item, PartitionBatch
+from consumers.chunks import Chunk, Decoder, Decoding, InProcess, chunks_of
 from consumers.config import IngestConfig
 from consumers.dead_letters import DeadLetterGuard, DeadLetterPublisher
-from consumers.decoding import to_item
 from consumers.envelope import FlagWatch, partition_count
 from consumers.membership import EmptyAssignmentWatch, GroupView
 from consumers.metrics import IngestMetrics
 from consumers.partitions import KafkaFacts
 from consumers.positions import PartitionSource, Positions
 from consumers.progress import Progress
+from consumers.workers import CodecSource, WorkerPool
 from ledger import ChainHead
 from ledger.repeats import Deduplicator
 from ledger.store_parts import EventIndex, TrailSink
@@ -106,7 +107,11 @@ class IngestService:
         tree: TreeSigner | None = None,
         erasure_records: RecordAppender | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        codec_factory: Callable[[], AvroCodec] | None = None,
     ) -> None:
+        """``codec_factory``: makes the codec in each worker process (a picklable callable,
+        for a codec that cannot be pickled, e.g. one holding a schema-registry client);
+        without it the codec itself is sent to the workers."""
         self.config = config
         self.consumer = consumer
         self.store = store
@@ -155,6 +160,15 @@ class IngestService:
         # Offsets of stored rows that Kafka refused to commit: retried with the next commit.
         self._uncommitted: dict[TopicPartition, OffsetAndMetadata] = {}
         self._flagged = FlagWatch(self.metrics)
+        source: CodecSource = codec_factory if codec_factory is not None else self.codec
+        self.decoder: Decoder = (
+            WorkerPool(config.workers, source) if config.workers > 0 else InProcess(self.codec)
+        )
+        # One poll's chunks are decoded while the previous poll's are taken and stored.
+        self._decoding: _Decoding | None = None
+        # Bumped whenever a partition is sought again (assigned, revoked, started over,
+        # suspect): chunks read before are dropped, as the seek reads them again.
+        self._epochs: dict[TopicPartition, int] = {}
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -168,6 +182,9 @@ class IngestService:
         gc.freeze()
         idle_since: float | None = None
         try:
+            # Workers started before the first poll joins the group and its poll
+            # interval starts counting.
+            self.decoder.start()
             try:
                 while not self.stop_requested.is_set():
                     try:
@@ -179,6 +196,7 @@ class IngestService:
                         idle_since = self._idle_since(idle_since, bool(polled))
                         if idle_since is not None and time.monotonic() - idle_since >= idle_grace_s:
                             break
+                self._take_decoded()  # bounded: one poll's chunks, already on their way
                 self._flush_all()
                 self._commit({})
                 self._write_checkpoints(force=True)
@@ -199,16 +217,37 @@ class IngestService:
 
     def _step(self) -> bool:
         """One poll and what follows it; whether it brought records."""
+        # While chunks are being decoded, do not wait for more records: take them.
+        waiting = self.config.poll_timeout_s if self._decoding is None else 0.0
         polled = self.consumer.poll(
-            timeout_ms=int(self.config.poll_timeout_s * 1000),
-            max_records=self.config.max_poll_records,
+            timeout_ms=int(waiting * 1000), max_records=self.config.max_poll_records
         )
+        pending: set[TopicPartition] = set()
         if self._to_resume:
             pending, self._to_resume = self._to_resume, set()
+            # Records fetched before the seek below (from the group's committed offset,
+            # which another store's consumer may have moved) are fetched again after it.
+            self._sought(pending)
             self.positions.resume(pending)
-        for tp, messages in polled.items():
-            self._take(tp, messages)
+        chunks = [
+            chunk
+            for tp, messages in polled.items()
+            if tp not in pending
+            for chunk in self._chunks(tp, messages)
+        ]
+        # This poll's chunks go to the workers; the previous poll's are taken meanwhile.
+        # Results come in chunk order, so per partition in offset order.
+        previous = self._decoding
+        self._decoding = None
+        if chunks:
+            epochs = [self._epochs.get(TopicPartition(c.topic, c.partition), 0) for c in chunks]
+            self._decoding = _Decoding(chunks, epochs, self.decoder.submit(chunks))
+        if previous is not None:
+            self._take_all(previous)
+        if self.config.workers == 0:
+            self._take_decoded()  # decoded already: nothing to overlap with
         if self.positions.suspect:
+            self._sought(self.positions.suspect)
             self.positions.check_suspects()
         self._flush_due()
         self._watch()
@@ -216,6 +255,7 @@ class IngestService:
 
     def _close(self) -> None:
         timeout_s = self.config.shutdown_timeout_s
+        self.decoder.close()
         try:
             self.consumer.close(autocommit=False, timeout_ms=int(timeout_s * 1000))
         except KafkaError as exc:
@@ -230,35 +270,53 @@ class IngestService:
 
     # --- reading ---------------------------------------------------------------------
 
-    def _take(self, tp: TopicPartition, messages: list[Any]) -> None:
+    def _take_decoded(self) -> None:
+        previous, self._decoding = self._decoding, None
+        if previous is not None:
+            self._take_all(previous)
+
+    def _take_all(self, decoding: _Decoding) -> None:
+        results = decoding.decoding.results()
+        for chunk, epoch, items in zip(decoding.chunks, decoding.epochs, results, strict=True):
+            tp = TopicPartition(chunk.topic, chunk.partition)
+            if self._epochs.get(tp, 0) == epoch:  # else read before a seek: read again
+                self._take(chunk, items)
+
+    def _sought(self, tps: Iterable[TopicPartition]) -> None:
+        for tp in tps:
+            self._epochs[tp] = self._epochs.get(tp, 0) + 1
+
+    def _chunks(self, tp: TopicPartition, messages: list[Any]) -> list[Chunk]:
+        if tp in self.positions.suspect:
+            return []  # read again once the partition is checked
+        partitions = partition_count(self.consumer, tp.topic)
+        size, shift = self.config.chunk_rows, self.positions.shift(tp)
+        return chunks_of(tp.topic, tp.partition, messages, size, self.clock(), partitions, shift)
+
+    def _take(self, chunk: Chunk, items: list[Item]) -> None:
+        tp = TopicPartition(chunk.topic, chunk.partition)
         if tp in self.positions.suspect:
             return  # read again once the partition is checked
         head = self._heads.get(tp)
         batch = self._batches.setdefault(tp, PartitionBatch(tp.topic, tp.partition))
-        ingested_at = self.clock()
         floor = head.offset if head is not None else -1
-        partitions = partition_count(self.consumer, tp.topic)
-        shift = self.positions.shift(tp)
-        for message in messages:
-            if shift:
-                message = message._replace(offset=message.offset + shift)
-            if message.offset <= floor:
+        for index, item in enumerate(items):
+            if item.offset <= floor:
                 # Kafka moved the position back below what is stored (kafka-python resets
                 # a position beyond the log's end to its start): the partition may have
                 # started over. Check it before taking anything more from it.
                 self.positions.suspect.add(tp)
                 return
             # Already in this batch (fetched again after a seek).
-            if message.offset <= max(floor, batch.last_offset if batch.items else -1):
+            if item.offset <= max(floor, batch.last_offset if batch.items else -1):
                 continue
-            item = to_item(self.codec, message, ingested_at, None, partitions)
             if item.letter is not None:
                 self.metrics.dead_letter(item.letter.reason_code)
                 self.guard.bad(item.letter)
             else:
                 self.guard.good()
                 if item.flags is not None:
-                    self._flagged(message, item.flags)
+                    self._flagged(chunk.message(index), item.flags)
             if not batch.takes(item):
                 self._flush([tp])
                 batch = self._batches.setdefault(tp, PartitionBatch(tp.topic, tp.partition))
@@ -348,10 +406,12 @@ class IngestService:
     def _on_assigned(self, assigned: list[TopicPartition]) -> None:
         # Runs on kafka-python's IO thread, which must not block: just note the work.
         self._to_resume.update(assigned)
+        self._sought(assigned)
 
     def _on_revoked(self, revoked: list[TopicPartition]) -> None:
         # Abandon, never commit: the next owner resumes from the store's own head, so
         # rows not yet stored are simply read again there.
+        self._sought(revoked)
         for tp in revoked:
             self._uncommitted.pop(tp, None)
             dropped = self._batches.pop(tp, None)
@@ -366,6 +426,7 @@ class IngestService:
         """After a rebalance during an outage: forget every batch and head, and resume
         each assigned partition from the store's own head (what was stored is stored;
         the rest is read again)."""
+        self._sought(set(self._batches) | set(self._heads) | set(self._epochs))
         for tp in list(self._batches) + list(self._heads):
             self.positions.drop(tp)
         self._batches.clear()
@@ -410,7 +471,7 @@ class IngestService:
 
     def _idle_since(self, since: float | None, got_records: bool) -> float | None:
         assigned = self.consumer.assignment()
-        pending = any(len(batch) for batch in self._batches.values())
+        pending = self._decoding is not None or any(len(b) for b in self._batches.values())
         if got_records or pending or self._to_resume or not assigned:
             return None
         timeout_ms = int(self.config.commit_timeout_s * 1000)
@@ -462,6 +523,15 @@ class IngestService:
         self.metrics.rejoined()
         self.consumer.unsubscribe()
         self.consumer.subscribe(list(self.config.topics), listener=_Listener(self))
+
+
+@dataclass(frozen=True)
+class _Decoding:
+    """Chunks on their way through the decoder, with their partitions' epochs then."""
+
+    chunks: list[Chunk]
+    epochs: list[int]
+    decoding: Decoding
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -128,15 +128,17 @@ def test_an_outage_four_times_the_poll_interval_evicts_nobody(
     assert_stored_exactly_once(store, topics, sent)
 
 
+@pytest.mark.parametrize("workers", [0, 2])
 def test_a_rebalance_during_an_outage_abandons_what_was_in_flight(
-    kafka_bootstrap: str, topics: TopicLayout, store: EmbeddedStore
+    kafka_bootstrap: str, topics: TopicLayout, store: EmbeddedStore, workers: int
 ) -> None:
     # The first member holds a batch it cannot store; a second member joins and takes
-    # partitions from it. Neither may store rows over the other's, before or after.
+    # partitions from it. Neither may store rows over the other's, before or after. With
+    # workers, chunks still being decoded when the group changes are dropped too.
     flaky = OutageStore(store)
     sent = fill(kafka_bootstrap, topics, sessions=60, seed=42)
     first = service(kafka_bootstrap, topics, flaky, kafka=CLIENT, batch_max_rows=100000,
-                    batch_max_age_s=0.2, retry_max_s=0.5)  # fmt: skip
+                    batch_max_age_s=0.2, retry_max_s=0.5, workers=workers)  # fmt: skip
     revoked = _count_revocations(first)
     flaky.down.set()
     try:
@@ -144,7 +146,8 @@ def test_a_rebalance_during_an_outage_abandons_what_was_in_flight(
         _wait(lambda: flaky.refused >= 2, "the first member to meet the outage")
         # Other batch bounds, so the second member's inserts carry other dedup tokens.
         second = service(kafka_bootstrap, topics, flaky, first.config.group_id, kafka=CLIENT,
-                         batch_max_rows=37, batch_max_age_s=0.2, retry_max_s=0.5)  # fmt: skip
+                         batch_max_rows=37, batch_max_age_s=0.2, retry_max_s=0.5,
+                         workers=workers, chunk_rows=50)  # fmt: skip
         two = _start(second)
         _wait(lambda: bool(revoked), "the first member to give partitions to the second")
         refused = flaky.refused

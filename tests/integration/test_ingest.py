@@ -16,6 +16,10 @@ from kafka.errors import CommitFailedError
 
 from audit_trail.stack import TopicLayout
 from ledger import EmbeddedStore, verify
+from ledger.access import Viewer
+from ledger.privacy import PERSONAL_COLUMNS, RowOpener, StoreKeyStore
+from ledger.privacy.cipher import is_sealed
+from ledger.reader import TrailReader
 from producers import AuditProducer
 from producers.simulation import simulate
 from schemas import AvroCodec
@@ -262,3 +266,38 @@ def test_metrics_endpoint_reports_rows_lag_latency_and_dead_letters(
     assert samples["audit_ingest_batch_seconds_count"] >= 2
     assert any(k.startswith("audit_ingest_lag_records{") for k in samples)
     assert samples["audit_store_available"] == 1
+
+
+def test_records_decoded_in_workers_are_stored_in_order_once_and_sealed(
+    kafka_bootstrap: str, topics: TopicLayout, store: EmbeddedStore
+) -> None:
+    """Two workers and small chunks (many per partition and poll): offsets in order,
+    dead letters at their offsets, personal fields sealed by the consumer process."""
+    sent = fill(kafka_bootstrap, topics, sessions=150, seed=97)  # events no other test sends
+    codec = AvroCodec()
+    victim = next(e for e in sent if e.family == "session_event")
+    raw = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    poison = [b"not avro", codec.encode(victim.family, victim.to_avro())[:-2], None]
+    for value in poison:
+        raw.send(topics.session, key=victim.key, value=value)
+    raw.flush()
+    raw.close()
+    keys = StoreKeyStore(store, b"k" * 32)
+    ingest = service(kafka_bootstrap, topics, store, keys=keys, workers=2, chunk_rows=40)
+    ingest.run(until_idle=True)
+    assert sorted(stored_ids(store, topics)) == sorted(str(e.event_id) for e in sent)
+    assert ingest.stats.dead_letters == 3
+    assert offsets_contiguous(store, topics.session)
+    assert offsets_contiguous(store, topics.transaction)
+    report = verify(store, [topics.session, topics.transaction])
+    assert report.ok, str(report)
+    personal = [c.name for c in PERSONAL_COLUMNS]
+    values = store.query(
+        f"SELECT {', '.join(personal)} FROM trail WHERE kafka_topic IN ({{a:String}}, "
+        "{b:String}) AND family NOT IN ('dead_letter', 'duplicate')",
+        {"a": topics.session, "b": topics.transaction},
+    )
+    found = [v for row in values for v in row if v is not None]
+    assert found and all(is_sealed(v) for v in found), "a personal value stored in clear"
+    opened = TrailReader(store, RowOpener(keys)).session_trail(victim.session_id, Viewer("auditor"))
+    assert str(victim.event_id) in {str(row["event_id"]) for row in opened}

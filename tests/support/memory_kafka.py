@@ -23,6 +23,8 @@ class Message(NamedTuple):
     key: bytes | None
     value: bytes | None
     timestamp: int = 0
+    # kafka-python's records carry headers; the consumer ships them to its workers.
+    headers: tuple[tuple[str, bytes | None], ...] = ()
 
 
 class MemoryConsumer:
