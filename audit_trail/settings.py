@@ -92,7 +92,8 @@ class Settings(BaseSettings):
         ge=0,
         le=256,
         description="Processes decoding records for the consumer; unset: one per core "
-        "(none on one core); 0: decode in the consumer process",
+        "beyond the consumer's own (none below three cores); 0: decode in the consumer "
+        "process",
     )
     dead_letter_max_consecutive: int = Field(default=200, ge=1)
     dead_letter_max_ratio: float = Field(default=0.5, gt=0, le=1)

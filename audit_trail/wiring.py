@@ -216,9 +216,11 @@ def ingest_service(
 
 
 def ingest_workers(settings: Settings) -> int:
-    """The decoding workers: as set, else one per core this process may use. On one core
-    a worker only adds the cost of shipping records to it."""
+    """The decoding workers: as set, else one per core this process may use beyond the
+    one the consumer process keeps for itself (it seals, chains and inserts: the
+    bottleneck), and none below three cores. On two shared cores two workers ingested at
+    x0.91 of the consumer alone (benchmarks/README.md, "Decoding workers")."""
     if settings.ingest_workers is not None:
         return settings.ingest_workers
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return cores if cores is not None and cores > 1 else 0
+    return cores - 1 if cores is not None and cores >= 3 else 0

@@ -2,8 +2,8 @@
 
 The consumer process polls, chains, inserts and commits; decoding (Avro, the event
 checks, the envelope checks) is the part of a record's cost that needs nothing but the
-record, so it runs in other processes, one per core by default. The rest stays in one
-process because the chain and the commit are sequential by nature.
+record, so it can run in other processes (how many: ``audit_trail.wiring.ingest_workers``).
+The rest stays in one process because the chain and the commit are sequential by nature.
 
 What crosses the process boundary is a ``Chunk`` (``consumers.chunks``): one partition's
 records in offset order, raw, a few hundred at a time, so one IPC round trip carries

@@ -181,3 +181,15 @@ def test_two_polls_in_flight_when_a_worker_dies_are_both_decoded_after_one_resta
     in_process = InProcess(AvroCodec(uuids_as_text=True))
     assert decoded == [in_process.decode(first), in_process.decode(second)]
     assert dying.restarts == 1
+
+
+@pytest.mark.parametrize(("cores", "expected"), [(1, 0), (2, 0), (3, 2), (8, 7)])
+def test_by_default_workers_leave_the_consumer_a_core_of_its_own(
+    cores: int, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audit_trail import wiring
+    from audit_trail.settings import Settings
+
+    monkeypatch.setattr(wiring.os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    assert wiring.ingest_workers(Settings()) == expected
+    assert wiring.ingest_workers(Settings(ingest_workers=3)) == 3
