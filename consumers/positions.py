@@ -80,8 +80,9 @@ class Positions:
                 head = heads.get(tp.partition)
                 segment, new = self._segment(tp, head, recorded.get(tp.partition), facts[tp])
                 # Nothing stored yet (a new store): the trail wants all Kafka still has,
-                # whatever offsets the group committed for another store.
-                at = None if head is None else self.kafka_offset(tp, head.offset) + 1
+                # whatever offsets the group committed for another store. The shift is the
+                # segment's just found (a restarted chain's), not one noted before.
+                at = None if head is None else head.offset - segment.offset_shift + 1
                 if not self._seek(tp, at):
                     continue
                 self.segments[tp] = segment
