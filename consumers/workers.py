@@ -160,7 +160,7 @@ class WorkerPool:
             exc,
             len(lost),
         )
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        _discard(self.executor, timeout_s=5.0)
         self.restarts += 1
         self.executor = self._start()
 
@@ -174,9 +174,25 @@ class WorkerPool:
             failed.set_exception(BrokenProcessPool("the worker pool broke while idle"))
             return failed
 
-    def close(self) -> None:
-        # Bounded: at most the chunks already running finish (a few hundred records each).
-        self.executor.shutdown(wait=True, cancel_futures=True)
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Bounded: the chunks already running may finish (a few hundred records each)
+        within ``timeout_s``; a worker still there then is killed. Nothing a worker holds
+        is stored or committed, so killing it loses nothing."""
+        _discard(self.executor, timeout_s)
+
+
+def _discard(executor: ProcessPoolExecutor, timeout_s: float) -> None:
+    # shutdown(wait=True) was seen to hang in CI after a worker had been SIGKILLed (the
+    # consumer then outlived a 60 s stop): wait for the workers ourselves, with a bound.
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + timeout_s
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            log.warning("ingest worker %s still there after %.0f s: killed", process.pid, timeout_s)
+            process.kill()
+            process.join(1.0)
 
 
 # --- in the worker process -------------------------------------------------------------
